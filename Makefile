@@ -1,0 +1,42 @@
+# IEC on Dagster. Every target runs `setup` first; `setup` is idempotent.
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.iec/dagster_home
+
+.PHONY: setup demo test ui bench lint postgres clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt scripts/find-python
+	@py=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
+	  rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
+	fi
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	@$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+	@echo "setup: $(VENV) ready ($$($(VENV)/bin/python --version)); run .venv/bin/iec --help"
+
+postgres: setup
+	@scripts/ensure-postgres
+
+demo: setup postgres
+	@$(VENV)/bin/python -m iec_pipeline.demo
+
+test: setup postgres
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+ui: setup
+	@$(VENV)/bin/iec db upgrade
+	@$(VENV)/bin/iec ui
+
+bench: setup postgres
+	@$(VENV)/bin/python -m bench
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf .iec
