@@ -1,0 +1,147 @@
+"""`catalog_diff`: applies a sync's staged snapshot to the store and records the mutations.
+
+Downstream of every ingestion asset. Its checks hold the mutation log to IEC's promises.
+"""
+
+import time
+
+import dagster as dg
+from sqlalchemy import and_, exists, func, select
+
+from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
+from iec_pipeline.assets.partitions import AKENEO_PARTITIONS
+from iec_pipeline.catalog.diff import apply_sync
+from iec_pipeline.catalog.entities import ENTITY_TYPES
+from iec_pipeline.resources.store import StoreResource
+from iec_pipeline.store.models import (
+    Family,
+    Mutation,
+    Product,
+    ProductAttribute,
+    ProductAttributeValue,
+)
+
+
+@dg.asset(
+    group_name="catalog",
+    partitions_def=AKENEO_PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=fetch_assets,
+    kinds={"sqlite", "postgres"},
+    description="The local catalog store and its mutation log: staged Akeneo state applied atomically.",
+)
+def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
+    started = time.monotonic()
+    sync_id = sync_id_of(context)
+    result = apply_sync(store.engine(), sync_id, log=context.log)
+    seconds = time.monotonic() - started
+    by_operation = result.by_operation()
+    context.log.info(
+        f"sync {sync_id}: {result.total:,} mutations "
+        f"({', '.join(f'{n:,} {op}' for op, n in sorted(by_operation.items())) or 'no change'}) in {seconds:.1f}s"
+    )
+    metadata = {
+        "mutations": result.total,
+        "created": by_operation.get("created", 0),
+        "updated": by_operation.get("updated", 0),
+        "deleted": by_operation.get("deleted", 0),
+        "by_entity_type": dg.MetadataValue.json({t: dict(c) for t, c in result.counts.items() if c}),
+        "unchanged": dg.MetadataValue.json(result.unchanged),
+        "stale_skipped": sum(result.stale.values()),
+        "top_changed_fields": dg.MetadataValue.json(dict(result.field_counts.most_common(10))),
+        "sample": dg.MetadataValue.json(result.sample),
+        "first_mutation_id": result.first_id or 0,
+        "last_mutation_id": result.last_id or 0,
+        "entity_types": dg.MetadataValue.json(result.types),
+        "seconds": dg.MetadataValue.float(round(seconds, 3)),
+    }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _this_sync(context) -> str:
+    return sync_id_of(context)
+
+
+@dg.asset_check(
+    asset=catalog_diff, description="Every mutation names an entity the store holds (or held, for deletes)."
+)
+def mutations_reference_entities(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
+    sync_id = _this_sync(context)
+    dangling: dict[str, int] = {}
+    with store.engine().connect() as conn:
+        for entity in ENTITY_TYPES:
+            table = entity.table
+            count = conn.execute(
+                select(func.count()).where(
+                    Mutation.sync_id == sync_id,
+                    Mutation.entity_type == entity.name,
+                    Mutation.operation != "deleted",
+                    ~exists(select(1).where(table.c.uuid == Mutation.entity_uuid)),
+                )
+            ).scalar_one()
+            if count:
+                dangling[entity.name] = count
+    return dg.AssetCheckResult(passed=not dangling, metadata={"dangling": dg.MetadataValue.json(dangling)})
+
+
+@dg.asset_check(asset=catalog_diff, description="No entity gets two mutations from one sync.")
+def one_mutation_per_entity(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
+    sync_id = _this_sync(context)
+    with store.engine().connect() as conn:
+        doubled = conn.execute(
+            select(Mutation.entity_type, Mutation.code, func.count())
+            .where(Mutation.sync_id == sync_id)
+            .group_by(Mutation.entity_type, Mutation.entity_uuid, Mutation.code)
+            .having(func.count() > 1)
+            .limit(20)
+        ).all()
+    return dg.AssetCheckResult(
+        passed=not doubled,
+        metadata={"doubled": dg.MetadataValue.json([f"{t}:{c} x{n}" for t, c, n in doubled])},
+    )
+
+
+@dg.asset_check(asset=catalog_diff, description="Every stored value belongs to a known attribute.")
+def values_reference_known_attributes(
+    context: dg.AssetCheckExecutionContext, store: StoreResource
+) -> dg.AssetCheckResult:
+    pav = ProductAttributeValue
+    with store.engine().connect() as conn:
+        unknown = conn.execute(
+            select(pav.attribute_code, func.count())
+            .where(~exists(select(1).where(ProductAttribute.code == pav.attribute_code)))
+            .group_by(pav.attribute_code)
+            .limit(20)
+        ).all()
+    return dg.AssetCheckResult(
+        passed=not unknown,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unknown_attributes": dg.MetadataValue.json({a: n for a, n in unknown})},
+    )
+
+
+@dg.asset_check(asset=catalog_diff, description="Every product's family exists in the store.")
+def product_families_exist(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
+    with store.engine().connect() as conn:
+        missing = conn.execute(
+            select(Product.family, func.count())
+            .where(
+                Product.family.is_not(None),
+                ~exists(select(1).where(and_(Family.code == Product.family))),
+            )
+            .group_by(Product.family)
+            .limit(20)
+        ).all()
+    return dg.AssetCheckResult(
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"missing_families": dg.MetadataValue.json({f: n for f, n in missing})},
+    )
+
+
+diff_checks = [
+    mutations_reference_entities,
+    one_mutation_per_entity,
+    values_reference_known_attributes,
+    product_families_exist,
+]

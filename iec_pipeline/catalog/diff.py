@@ -1,0 +1,470 @@
+"""The diff (IEC's EntityObserver + TracksEavChanges): staged snapshot vs store -> mutations.
+
+Everything happens in ONE database transaction: the store is updated and the mutations are
+written together, so a crash before the commit leaves both untouched (a re-run yields the same
+mutations once) and a re-run after the commit finds nothing staged (no mutation twice).
+
+Set-based, in four phases:
+1. classify in SQL: staged entities are `create` (not in the store), `update` (content hash
+   differs) or unchanged; deletions are store rows a complete fetch did not see, or named keys
+   Akeneo no longer has. A snapshot older than what the store holds is ignored (stale guard),
+   so an old sync finishing late never overwrites a newer refresh. Descendants of a changed
+   product model are candidates too: they inherit its values.
+2. record `previous` payloads of every candidate, before anything is written (a variant's
+   previous state includes what it inherited from the old parent);
+3. write the store: delete replaced rows, insert staged rows, copy staged values (INSERT..SELECT);
+4. build current payloads and `changed_fields` (pandas merge of the two exploded payloads); a
+   candidate whose payload did not change (e.g. a re-save) makes no mutation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from iec_pipeline.catalog import changes, payloads, staging
+from iec_pipeline.catalog.entities import ENTITY_TYPES, EntityType, get
+from iec_pipeline.faults import crash_point
+from iec_pipeline.store.models import (
+    Mutation,
+    ProductAttributeValue,
+    StagingChange,
+    StagingEntity,
+    StagingScope,
+    StagingValue,
+    SyncState,
+)
+
+SE = StagingEntity.__table__
+SV = StagingValue.__table__
+SC = StagingChange.__table__
+PAV = ProductAttributeValue.__table__
+ADVISORY_LOCK = 724_137_001  # one diff at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE)
+
+AfterMutations = Callable[[Connection, str], Any]  # (transaction, sync_id), e.g. the fan-out
+
+
+class DiffError(RuntimeError):
+    pass
+
+
+@dataclass
+class DiffResult:
+    sync_id: str
+    counts: dict[str, Counter] = field(default_factory=dict)  # entity type -> operation -> n
+    unchanged: dict[str, int] = field(default_factory=dict)
+    stale: dict[str, int] = field(default_factory=dict)
+    field_counts: Counter = field(default_factory=Counter)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    first_id: int | None = None
+    last_id: int | None = None
+    types: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+    def by_operation(self) -> Counter:
+        total: Counter = Counter()
+        for counter in self.counts.values():
+            total.update(counter)
+        return total
+
+
+def _staged(sync_id: str, entity: EntityType):
+    return and_(SE.c.sync_id == sync_id, SE.c.entity_type == entity.name)
+
+
+def _dedupe(conn: Connection, sync_id: str, entity: EntityType) -> None:
+    """Keeps the newest copy of an entity fetched twice in one sync (pages shift under edits)."""
+    newest = select(func.max(SE.c.id)).where(_staged(sync_id, entity)).group_by(SE.c.key)
+    conn.execute(delete(SE).where(_staged(sync_id, entity), SE.c.id.not_in(newest)))
+    if entity.has_values:
+        kept = select(1).where(_staged(sync_id, entity), SE.c.key == SV.c.key, SE.c.page == SV.c.page)
+        conn.execute(delete(SV).where(SV.c.sync_id == sync_id, SV.c.entity_type == entity.name, ~exists(kept)))
+
+
+def _classify(conn: Connection, sync_id: str, entity: EntityType) -> None:
+    table = entity.table
+    in_store = select(1).where(table.c.uuid == SE.c.key)
+    differs = select(1).where(
+        table.c.uuid == SE.c.key,
+        table.c.content_hash != SE.c.content_hash,
+        table.c.fetched_at <= SE.c.fetched_at,
+    )
+    conn.execute(update(SE).where(_staged(sync_id, entity)).values(action=None))
+    conn.execute(update(SE).where(_staged(sync_id, entity), ~exists(in_store)).values(action="create"))
+    conn.execute(update(SE).where(_staged(sync_id, entity), exists(differs)).values(action="update"))
+
+
+def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: StagingScope) -> list[tuple[str, str]]:
+    """(key, code) of stored entities that Akeneo no longer has, as far as this fetch can tell."""
+    table = entity.table
+    code = table.c[entity.code_column]
+    older = table.c.fetched_at < scope.started_at
+    found: list[tuple[str, str]] = []
+    if scope.scope == "full":
+        seen = select(1).where(_staged(sync_id, entity), SE.c.key == table.c.uuid)
+        found = conn.execute(select(table.c.uuid, code).where(~exists(seen), older)).all()
+    elif scope.scope == "keys" and scope.requested_keys:
+        staged = {k for (k,) in conn.execute(select(SE.c.key).where(_staged(sync_id, entity)))}
+        missing = [k for k in scope.requested_keys if k not in staged]
+        for chunk in payloads.chunks(missing):
+            found += conn.execute(select(table.c.uuid, code).where(table.c.uuid.in_(chunk), older)).all()
+    # Akeneo codes are unique: a stored row whose code a new or renamed entity now carries is gone.
+    taken = select(table.c.uuid, code).where(
+        exists(
+            select(1).where(
+                _staged(sync_id, entity),
+                SE.c.action.in_(("create", "update")),
+                SE.c.code == code,
+                SE.c.key != table.c.uuid,
+            )
+        ),
+        ~exists(select(1).where(_staged(sync_id, entity), SE.c.key == table.c.uuid)),
+    )
+    found += conn.execute(taken).all()
+    return sorted({(k, c) for k, c in found})
+
+
+def _descendants(conn: Connection, model_codes: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Products and sub-models below the given product models, as stored now: they inherit."""
+    models = get("product_model").table
+    products = get("product").table
+    found: dict[str, list[tuple[str, str]]] = {"product_model": [], "product": []}
+    if not model_codes:
+        return found
+    sub_codes: set[str] = set()
+    for chunk in payloads.chunks(sorted(model_codes)):
+        rows = conn.execute(select(models.c.uuid, models.c.code).where(models.c.parent.in_(chunk))).all()
+        found["product_model"] += rows
+        sub_codes |= {c for _, c in rows}
+    parents = sorted(model_codes | sub_codes)
+    for chunk in payloads.chunks(parents):
+        found["product"] += conn.execute(
+            select(products.c.uuid, products.c.identifier).where(products.c.parent.in_(chunk))
+        ).all()
+    return found
+
+
+def _record_previous(
+    conn: Connection, sync_id: str, entity: EntityType, rows: dict[str, tuple[str, str]], categories
+) -> None:
+    """Stores the pre-sync payload of every candidate (key -> (code, operation))."""
+    keys = sorted(rows)
+    for chunk in payloads.chunks(keys):
+        previous = payloads.build(conn, entity.name, chunk, categories)
+        batch = [
+            {
+                "sync_id": sync_id,
+                "entity_type": entity.name,
+                "key": key,
+                "code": rows[key][0],
+                "operation": rows[key][1],
+                "previous": previous[key],
+            }
+            for key in chunk
+            if key in previous
+        ]
+        if batch:
+            conn.execute(insert(StagingChange), batch)
+
+
+def _write_store(conn: Connection, sync_id: str, entity: EntityType) -> None:
+    table = entity.table
+    replaced = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
+    removed = select(SC.c.key).where(
+        SC.c.sync_id == sync_id, SC.c.entity_type == entity.name, SC.c.operation == "deleted"
+    )
+    conn.execute(delete(table).where(or_(table.c.uuid.in_(replaced), table.c.uuid.in_(removed))))
+    if entity.has_values:
+        conn.execute(
+            delete(PAV).where(
+                PAV.c.entity_type == entity.name,
+                or_(PAV.c.entity_uuid.in_(replaced), PAV.c.entity_uuid.in_(removed)),
+            )
+        )
+    staged = conn.execution_options(yield_per=2000).execute(
+        select(SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields)
+        .where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
+        .order_by(SE.c.id)
+    )
+    has_updated = "updated" in table.c
+    for part in staged.partitions(2000):
+        rows = []
+        for key, content_hash, fetched_at, updated, fields in part:
+            row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
+            if has_updated:
+                row["updated"] = updated
+            rows.append(row)
+        conn.execute(insert(table), rows)
+    if entity.has_values:
+        source = (
+            select(
+                literal(entity.name),
+                SV.c.key,
+                SV.c.attribute_code,
+                SV.c.channel,
+                SV.c.locale,
+                SV.c.value,
+                SV.c.unit,
+            )  # fmt: skip
+            .select_from(
+                SV.join(
+                    SE,
+                    and_(
+                        SE.c.sync_id == SV.c.sync_id,
+                        SE.c.entity_type == SV.c.entity_type,
+                        SE.c.key == SV.c.key,
+                        SE.c.page == SV.c.page,
+                    ),
+                )
+            )
+            .where(
+                SV.c.sync_id == sync_id,
+                SV.c.entity_type == entity.name,
+                SE.c.action.in_(("create", "update")),
+            )
+        )
+        columns = ["entity_type", "entity_uuid", "attribute_code", "channel", "locale", "value", "unit"]
+        conn.execute(insert(PAV).from_select(columns, source))
+    if has_updated:
+        # A re-save changes nothing but Akeneo's `updated`: keep the store's copy current.
+        newer = (
+            select(SE.c.updated)
+            .where(_staged(sync_id, entity), SE.c.key == table.c.uuid, SE.c.action.is_(None))
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(table)
+            .where(
+                exists(
+                    select(1).where(
+                        _staged(sync_id, entity),
+                        SE.c.key == table.c.uuid,
+                        SE.c.action.is_(None),
+                        SE.c.updated.is_not(None),
+                        SE.c.fetched_at >= table.c.fetched_at,
+                        or_(table.c.updated.is_(None), SE.c.updated != table.c.updated),
+                    )
+                )
+            )
+            .values(updated=newer)
+        )
+
+
+def _emit(
+    conn: Connection,
+    sync_id: str,
+    entity: EntityType,
+    categories,
+    result: DiffResult,
+    now: datetime,
+) -> None:
+    """Writes this entity type's mutations: deleted, then updated, then created."""
+    counts = result.counts.setdefault(entity.name, Counter())
+
+    def insert_rows(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        conn.execute(insert(Mutation), rows)
+        for row in rows:
+            counts[row["operation"]] += 1
+            result.field_counts.update(row["changed_fields"])
+            if len(result.sample) < 10:
+                result.sample.append({k: row[k] for k in ("entity_type", "code", "operation", "changed_fields")})
+
+    def base(key: str, code: str, operation: str) -> dict[str, Any]:
+        return {
+            "entity_type": entity.name,
+            "entity_uuid": key,
+            "code": code,
+            "operation": operation,
+            "sync_id": sync_id,
+            "created_at": now,
+        }
+
+    recorded = select(SC.c.key, SC.c.code, SC.c.previous).where(
+        SC.c.sync_id == sync_id, SC.c.entity_type == entity.name
+    )
+    for operation in ("deleted", "updated"):
+        rows = conn.execute(recorded.where(SC.c.operation == operation).order_by(SC.c.key)).all()
+        for start in range(0, len(rows), payloads.CHUNK):
+            part = rows[start : start + payloads.CHUNK]
+            previous = {key: prev for key, _code, prev in part}
+            codes = {key: code for key, code, _prev in part}
+            if operation == "deleted":
+                fields = changes.present_fields(entity, previous)
+                insert_rows(
+                    [
+                        {
+                            **base(key, codes[key], "deleted"),
+                            "payload": payloads.identity(entity.name, key, codes[key]),
+                            "previous": previous[key],
+                            "changed_fields": fields[key],
+                        }
+                        for key in previous
+                    ]
+                )
+                continue
+            current = payloads.build(conn, entity.name, list(previous), categories)
+            fields = changes.changed_fields(entity, previous, current)
+            insert_rows(
+                [
+                    {
+                        **base(key, current[key].get(entity.code_column, codes[key]), "updated"),
+                        "payload": current[key],
+                        "previous": previous[key],
+                        "changed_fields": fields[key],
+                    }
+                    for key in previous
+                    if key in current and fields[key]
+                ]
+            )
+    created = conn.execute(
+        select(SE.c.key, SE.c.code).where(_staged(sync_id, entity), SE.c.action == "create").order_by(SE.c.id)
+    ).all()
+    for start in range(0, len(created), payloads.CHUNK):
+        part = dict(created[start : start + payloads.CHUNK])
+        current = payloads.build(conn, entity.name, list(part), categories)
+        fields = changes.present_fields(entity, current)
+        insert_rows(
+            [
+                {
+                    **base(key, code, "created"),
+                    "payload": current[key],
+                    "previous": None,
+                    "changed_fields": fields[key],
+                }
+                for key, code in part.items()
+                if key in current
+            ]
+        )
+
+
+def _advance_watermarks(conn: Connection, scopes: dict[str, StagingScope], now: datetime) -> None:
+    for name, scope in scopes.items():
+        state = conn.execute(
+            select(SyncState.entity_type, SyncState.watermark).where(SyncState.entity_type == name)
+        ).first()
+        values: dict[str, Any] = {"last_sync_at": now, "last_sync_id": scope.sync_id, "last_mode": scope.mode}
+        if scope.mode in ("incremental", "full") and scope.max_updated is not None:
+            current = state.watermark if state is not None else None
+            values["watermark"] = max(filter(None, [current, scope.max_updated]))
+        if scope.mode == "full":
+            values["last_full_sync_at"] = now
+        if state is None:
+            conn.execute(insert(SyncState).values(entity_type=name, **values))
+        else:
+            conn.execute(update(SyncState).where(SyncState.entity_type == name).values(**values))
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})")
+
+
+def apply_sync(
+    engine: Engine,
+    sync_id: str,
+    log: Any = None,
+    after_mutations: AfterMutations | None = None,
+) -> DiffResult:
+    """Applies what `sync_id` staged: store upsert + mutations, atomically."""
+    log = log or logging.getLogger("iec.diff")
+    result = DiffResult(sync_id)
+    now = staging.utcnow()
+    with engine.begin() as conn:
+        _lock(conn)
+        with Session(bind=conn) as session:
+            scopes = {
+                s.entity_type: s for s in session.scalars(select(StagingScope).where(StagingScope.sync_id == sync_id))
+            }
+        if not scopes:
+            log.info(f"sync {sync_id}: nothing staged (already applied, or nothing fetched)")
+            return result
+        unfinished = sorted(name for name, s in scopes.items() if s.finished_at is None)
+        if unfinished:
+            raise DiffError(f"sync {sync_id}: fetch of {', '.join(unfinished)} did not finish; not applying")
+        order = [e for e in ENTITY_TYPES if e.name in scopes]
+        result.types = [e.name for e in order]
+        categories = payloads.CategoryIndex(conn)
+
+        # 1. classify, 2. record previous state (before any write)
+        candidates: dict[str, dict[str, tuple[str, str]]] = {}
+        for entity in order:
+            _dedupe(conn, sync_id, entity)
+            _classify(conn, sync_id, entity)
+            rows = {
+                key: (code, "updated")
+                for key, code in conn.execute(
+                    select(SE.c.key, SE.c.code).where(_staged(sync_id, entity), SE.c.action == "update")
+                )
+            }
+            gone = _deletions(conn, sync_id, entity, scopes[entity.name])
+            rows.update({key: (code, "deleted") for key, code in gone})
+            candidates[entity.name] = rows
+            staged_total, staged_changed = conn.execute(
+                select(func.count(), func.count(SE.c.action)).where(_staged(sync_id, entity))
+            ).one()
+            result.unchanged[entity.name] = staged_total - staged_changed
+            result.stale[entity.name] = conn.execute(
+                select(func.count()).where(
+                    _staged(sync_id, entity),
+                    SE.c.action.is_(None),
+                    exists(
+                        select(1).where(entity.table.c.uuid == SE.c.key, entity.table.c.fetched_at > SE.c.fetched_at)
+                    ),
+                )
+            ).scalar_one()
+        changed_models = {code for code, _op in candidates.get("product_model", {}).values()}
+        changed_models |= {
+            code
+            for (code,) in conn.execute(
+                select(SE.c.code).where(_staged(sync_id, get("product_model")), SE.c.action == "create")
+            )
+        }
+        for name, rows in _descendants(conn, changed_models).items():
+            entity = get(name)
+            handled = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.is_not(None))
+            staged = {k for (k,) in conn.execute(handled)}
+            inherited = {k: (c, "updated") for k, c in rows if k not in staged}
+            if inherited:
+                target = candidates.setdefault(name, {})
+                for key, value in inherited.items():
+                    target.setdefault(key, value)
+                if name not in scopes:
+                    order = [e for e in ENTITY_TYPES if e.name in scopes or e.name == name]
+        for entity in order:
+            _record_previous(conn, sync_id, entity, candidates.get(entity.name, {}), categories)
+
+        # 3. write the store
+        for entity in order:
+            if entity.name in scopes:
+                _write_store(conn, sync_id, entity)
+        categories = payloads.CategoryIndex(conn)
+
+        # 4. mutations, in dependency order
+        result.first_id = conn.execute(select(func.max(Mutation.id))).scalar()
+        for entity in order:
+            _emit(conn, sync_id, entity, categories, result, now)
+        last = conn.execute(select(func.max(Mutation.id))).scalar()
+        first = (result.first_id or 0) + 1
+        if last is not None and last >= first:
+            result.first_id, result.last_id = first, last
+        else:
+            result.first_id = result.last_id = None
+        if after_mutations is not None and result.last_id is not None:
+            after_mutations(conn, sync_id)
+        crash_point("diff.before_commit")
+        _advance_watermarks(conn, scopes, now)
+        staging.clear(conn, sync_id)
+    crash_point("diff.after_commit")
+    return result

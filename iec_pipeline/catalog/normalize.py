@@ -1,0 +1,324 @@
+"""Akeneo's standard format -> IEC's normalized form, one spelling per meaning.
+
+Meaningless differences must not become mutations, so they are removed here, once:
+- decimals are canonical strings ("19.9900" -> "19.99", 12 -> "12");
+- sets are sorted: categories, groups, association targets, family attributes, and the options of a
+  multiselect. Akeneo stores a multiselect as a set of option codes (its UI orders them by the
+  options' own sort order, not by the order they were picked), so picking the same options in another
+  order is no change. Asset and reference-entity collections keep their order: the first asset is the
+  main image, so their order is data;
+- empty values (null, "", [], a price without amount) are dropped: Akeneo's API omits them, so an
+  emptied value and a removed value are the same thing;
+- presentation-only data (`linked_data`, `group_labels`, `_links`, `metadata`, quality scores) and
+  timestamps are not content. A re-save that only bumps `updated` hashes the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from iec_pipeline.catalog.entities import entity_uuid
+from iec_pipeline.store.models import canonical_json
+
+ORDERED_COLLECTIONS = frozenset(
+    {
+        "pim_catalog_asset_collection",
+        "pim_assets_collection",
+        "akeneo_reference_entity_collection",
+        "pim_catalog_image",
+        "pim_catalog_file",
+    }
+)
+SET_COLLECTIONS = frozenset({"pim_catalog_multiselect", "pim_reference_data_multiselect"})
+NUMBER_TYPES = frozenset({"pim_catalog_number"})
+
+_ATTRIBUTE_FIELDS = (
+    "type", "group", "labels", "localizable", "scopable", "unique", "sort_order", "metric_family",
+    "default_metric_unit", "decimals_allowed", "negative_allowed", "available_locales",
+)  # fmt: skip
+_NOT_CONTENT = {"code", "_links", "group_labels", "created", "updated", "metadata", "quality_scores"}
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    attribute_code: str
+    channel: str
+    locale: str
+    value: Any
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class Normalized:
+    key: str  # the entity's uuid
+    code: str
+    fields: dict[str, Any]
+    values: tuple[ValueRow, ...]
+    updated: datetime | None
+
+    @property
+    def content_hash(self) -> str:
+        body = {"fields": self.fields, "values": [_row_tuple(row) for row in self.values]}
+        return hashlib.sha1(canonical_json(body).encode()).hexdigest()
+
+
+def _row_tuple(row: ValueRow) -> list[Any]:
+    return [row.attribute_code, row.channel, row.locale, row.value, row.unit]
+
+
+def decimal_string(value: Any) -> str | None:
+    """Canonical decimal text, or None when the value is not a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def parse_akeneo_datetime(value: Any) -> datetime | None:
+    """Akeneo timestamps ("2024-01-02T10:00:00+00:00") as naive UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _is_empty(data: Any) -> bool:
+    return data is None or data == "" or data == [] or data == {}
+
+
+def normalize_value(data: Any, attribute_type: str | None) -> tuple[Any, str | None] | None:
+    """One value's data -> (value, unit), or None when it is empty."""
+    if _is_empty(data):
+        return None
+    if isinstance(data, Mapping) and "unit" in data and "amount" in data:
+        amount = decimal_string(data.get("amount"))
+        if amount is None:
+            return None
+        return amount, str(data["unit"])
+    if isinstance(data, list) and data and all(isinstance(p, Mapping) and "currency" in p for p in data):
+        prices = [
+            {"amount": amount, "currency": str(p["currency"])}
+            for p in data
+            if (amount := decimal_string(p.get("amount"))) is not None
+        ]
+        if not prices:
+            return None
+        return sorted(prices, key=lambda p: p["currency"]), None
+    if attribute_type in NUMBER_TYPES:
+        number = decimal_string(data)
+        return (number if number is not None else data), None
+    if isinstance(data, list):
+        if attribute_type in SET_COLLECTIONS:
+            return sorted(dict.fromkeys(data), key=str), None
+        return list(data), None
+    return data, None
+
+
+def normalize_values(values: Any, attribute_types: Mapping[str, str]) -> tuple[ValueRow, ...]:
+    rows: dict[tuple[str, str, str], ValueRow] = {}
+    if not isinstance(values, Mapping):
+        return ()
+    for attribute_code, entries in values.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            normalized = normalize_value(entry.get("data"), attribute_types.get(attribute_code))
+            if normalized is None:
+                continue
+            channel = entry.get("scope") or entry.get("channel") or ""
+            locale = entry.get("locale") or ""
+            rows[(attribute_code, channel, locale)] = ValueRow(attribute_code, channel, locale, *normalized)
+    return tuple(rows[k] for k in sorted(rows))
+
+
+def _labels(labels: Any) -> dict[str, str] | None:
+    if not isinstance(labels, Mapping):
+        return None
+    cleaned = {str(k): v for k, v in labels.items() if isinstance(v, str) and v != ""}
+    return cleaned or None
+
+
+def _sorted_set(items: Any) -> list | None:
+    if not isinstance(items, list) or not items:
+        return None
+    return sorted(dict.fromkeys(str(i) for i in items))
+
+
+def _associations(associations: Any) -> dict | None:
+    if not isinstance(associations, Mapping):
+        return None
+    cleaned: dict[str, dict[str, Any]] = {}
+    for kind, targets in associations.items():
+        if not isinstance(targets, Mapping):
+            continue
+        kept = {}
+        for target, items in targets.items():
+            if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
+                kept[target] = sorted(set(items))
+            elif isinstance(items, list) and items:
+                kept[target] = sorted(items, key=canonical_json)
+        if kept:
+            cleaned[str(kind)] = kept
+    return cleaned or None
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if _is_empty(value) else value
+
+
+def _product(item: Mapping[str, Any], types: Mapping[str, str]) -> Normalized:
+    values = normalize_values(item.get("values"), types)
+    identifier = item.get("identifier")
+    if not identifier:
+        identifier = next(
+            (r.value for r in values if types.get(r.attribute_code) == "pim_catalog_identifier"),
+            item.get("uuid"),
+        )
+    fields = {
+        "identifier": identifier,
+        "enabled": item.get("enabled"),
+        "family": item.get("family") or None,
+        "parent": item.get("parent") or None,
+        "groups": _sorted_set(item.get("groups")),
+        "categories": _sorted_set(item.get("categories")),
+        "associations": _associations(item.get("associations")),
+        "quantified_associations": _associations(item.get("quantified_associations")),
+    }
+    return Normalized(str(item["uuid"]), str(identifier), fields, values, parse_akeneo_datetime(item.get("updated")))
+
+
+def _product_model(item: Mapping[str, Any], types: Mapping[str, str]) -> Normalized:
+    code = str(item["code"])
+    fields = {
+        "code": code,
+        "family": item.get("family") or None,
+        "family_variant": item.get("family_variant") or None,
+        "parent": item.get("parent") or None,
+        "categories": _sorted_set(item.get("categories")),
+        "associations": _associations(item.get("associations")),
+        "quantified_associations": _associations(item.get("quantified_associations")),
+    }
+    values = normalize_values(item.get("values"), types)
+    updated = parse_akeneo_datetime(item.get("updated"))
+    return Normalized(entity_uuid("product_model", code), code, fields, values, updated)
+
+
+def _category(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    position = item.get("position")
+    fields = {
+        "code": code,
+        "parent": item.get("parent") or None,
+        "labels": _labels(item.get("labels")),
+        "position": position if isinstance(position, int) and not isinstance(position, bool) else None,
+        "values": _empty_to_none(item.get("values")),
+    }
+    updated = parse_akeneo_datetime(item.get("updated"))
+    return Normalized(entity_uuid("category", code), code, fields, (), updated)
+
+
+def _attribute(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    fields: dict[str, Any] = {"code": code}
+    for name in _ATTRIBUTE_FIELDS:
+        fields[name] = _empty_to_none(item.get(name))
+    fields["labels"] = _labels(item.get("labels"))
+    fields["available_locales"] = _sorted_set(item.get("available_locales"))
+    for name in ("number_min", "number_max"):
+        if name in item and decimal_string(item[name]) is not None:
+            item = {**item, name: decimal_string(item[name])}
+    extra = {k: v for k, v in item.items() if k not in _NOT_CONTENT and k not in fields and not _is_empty(v)}
+    fields["properties"] = extra or None
+    return Normalized(entity_uuid("attribute", code), code, fields, (), None)
+
+
+def _attribute_option(item: Mapping[str, Any]) -> Normalized:
+    attribute = str(item.get("attribute") or item.get("parent_id"))
+    option = str(item["code"])
+    code = f"{attribute}.{option}"
+    fields = {
+        "code": code,
+        "attribute": attribute,
+        "option_code": option,
+        "sort_order": item.get("sort_order"),
+        "labels": _labels(item.get("labels")),
+    }
+    return Normalized(entity_uuid("attribute_option", code), code, fields, (), None)
+
+
+def _family(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    requirements = item.get("attribute_requirements")
+    if isinstance(requirements, Mapping):
+        requirements = {ch: _sorted_set(attrs) for ch, attrs in requirements.items() if _sorted_set(attrs)}
+    fields = {
+        "code": code,
+        "attribute_as_label": item.get("attribute_as_label") or None,
+        "attribute_as_image": item.get("attribute_as_image") or None,
+        "attributes": _sorted_set(item.get("attributes")),
+        "attribute_requirements": requirements or None,
+        "labels": _labels(item.get("labels")),
+    }
+    return Normalized(entity_uuid("family", code), code, fields, (), None)
+
+
+def _family_variant(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    sets = []
+    for level_set in item.get("variant_attribute_sets") or []:
+        if isinstance(level_set, Mapping):
+            sets.append(
+                {
+                    "level": level_set.get("level"),
+                    "axes": list(level_set.get("axes") or []),  # axis order is the variant's label order
+                    "attributes": _sorted_set(level_set.get("attributes")) or [],
+                }
+            )
+    fields = {
+        "code": code,
+        "family": str(item.get("family") or item.get("parent_id") or ""),
+        "labels": _labels(item.get("labels")),
+        "variant_attribute_sets": sorted(sets, key=lambda s: s["level"] or 0) or None,
+    }
+    return Normalized(entity_uuid("family_variant", code), code, fields, (), None)
+
+
+def normalize(entity_type: str, item: Mapping[str, Any], attribute_types: Mapping[str, str]) -> Normalized:
+    """Normalizes one Akeneo item of `entity_type` (standard format, as the REST API returns it)."""
+    match entity_type:
+        case "product":
+            return _product(item, attribute_types)
+        case "product_model":
+            return _product_model(item, attribute_types)
+        case "category":
+            return _category(item)
+        case "attribute":
+            return _attribute(item)
+        case "attribute_option":
+            return _attribute_option(item)
+        case "family":
+            return _family(item)
+        case "family_variant":
+            return _family_variant(item)
+    raise ValueError(f"unknown entity type {entity_type!r}")

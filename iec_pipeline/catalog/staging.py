@@ -1,0 +1,158 @@
+"""Staging: what a sync fetched, page by page, before the diff applies it to the store.
+
+Each page is one transaction, so a failure mid-pagination leaves whole pages only, and the diff
+never runs on an incomplete fetch (its fetch asset failed). A fetch asset that runs again for the
+same sync (Dagster re-execution keeps the root run id) starts its entity type from scratch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from iec_pipeline.catalog.normalize import Normalized
+from iec_pipeline.store.models import (
+    StagingChange,
+    StagingEntity,
+    StagingScope,
+    StagingValue,
+)
+
+STALE_AFTER = timedelta(days=2)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Stager:
+    """Writes one entity type's fetched pages for one sync. Thread-safe (one writer at a time)."""
+
+    def __init__(self, engine: Engine, sync_id: str, entity_type: str) -> None:
+        self.engine, self.sync_id, self.entity_type = engine, sync_id, entity_type
+        self.fetched = 0
+        self.pages = 0
+        self.values = 0
+        self.max_updated: datetime | None = None
+        self.sample: list[str] = []
+        self._lock = threading.Lock()
+        self._page = 0
+
+    def begin(
+        self,
+        mode: str,
+        scope: str,
+        requested_keys: Sequence[str] | None = None,
+        window: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> None:
+        """Declares what this fetch covers, replacing anything an earlier attempt staged."""
+        key = (StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type)
+        with self.engine.begin() as conn:
+            for table in (StagingEntity, StagingValue):
+                conn.execute(
+                    delete(table).where((table.sync_id == self.sync_id) & (table.entity_type == self.entity_type))
+                )
+            conn.execute(delete(StagingScope).where(key))
+            conn.execute(
+                insert(StagingScope).values(
+                    sync_id=self.sync_id,
+                    entity_type=self.entity_type,
+                    scope=scope,
+                    mode=mode,
+                    requested_keys=list(requested_keys) if requested_keys is not None else None,
+                    window_start=window[0],
+                    window_end=window[1],
+                    started_at=utcnow(),
+                    fetched=0,
+                    pages=0,
+                )
+            )
+
+    def write_page(self, items: Sequence[Normalized]) -> None:
+        if not items:
+            return
+        with self._lock:
+            self._page += 1
+            page = self._page
+        fetched_at = utcnow()
+        entity_rows = [
+            {
+                "sync_id": self.sync_id,
+                "entity_type": self.entity_type,
+                "key": item.key,
+                "code": item.code,
+                "content_hash": item.content_hash,
+                "updated": item.updated,
+                "fetched_at": fetched_at,
+                "page": page,
+                "fields": item.fields,
+            }
+            for item in items
+        ]
+        value_rows = [
+            {
+                "sync_id": self.sync_id,
+                "entity_type": self.entity_type,
+                "key": item.key,
+                "page": page,
+                "attribute_code": row.attribute_code,
+                "channel": row.channel,
+                "locale": row.locale,
+                "value": row.value,
+                "unit": row.unit,
+            }
+            for item in items
+            for row in item.values
+        ]
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(insert(StagingEntity.__table__), entity_rows)
+            if value_rows:
+                conn.execute(insert(StagingValue.__table__), value_rows)
+            self.fetched += len(items)
+            self.pages += 1
+            self.values += len(value_rows)
+            for item in items:
+                if item.updated is not None and (self.max_updated is None or item.updated > self.max_updated):
+                    self.max_updated = item.updated
+            if len(self.sample) < 5:
+                self.sample.extend(item.code for item in items[: 5 - len(self.sample)])
+            conn.execute(
+                update(StagingScope)
+                .where((StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type))
+                .values(fetched=self.fetched, pages=self.pages)
+            )
+
+    def finish(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(StagingScope)
+                .where((StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type))
+                .values(finished_at=utcnow(), max_updated=self.max_updated)
+            )
+
+
+def purge_stale(engine: Engine) -> int:
+    """Drops staging left by syncs that died before their diff (older than STALE_AFTER)."""
+    cutoff = utcnow() - STALE_AFTER
+    with engine.begin() as conn:
+        stale = [
+            row.sync_id
+            for row in conn.execute(
+                select(StagingScope.sync_id)
+                .group_by(StagingScope.sync_id)
+                .having(func.max(StagingScope.started_at) < cutoff)
+            )
+        ]
+        for table in (StagingValue, StagingEntity, StagingScope, StagingChange):
+            if stale:
+                conn.execute(delete(table).where(table.sync_id.in_(stale)))
+    return len(stale)
+
+
+def clear(conn, sync_id: str) -> None:
+    """Removes everything one sync staged (called inside the diff's transaction)."""
+    for table in (StagingValue, StagingEntity, StagingScope, StagingChange):
+        conn.execute(delete(table).where(table.sync_id == sync_id))

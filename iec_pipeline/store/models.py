@@ -1,0 +1,263 @@
+"""The local normalized catalog store (SQLAlchemy 2), identical on SQLite and PostgreSQL.
+
+Names follow the original IEC: `products`, `product_models`, `categories`, `families`,
+`family_variants`, `product_attributes`, `attribute_options` and the EAV table
+`product_attribute_values` (one row per entity, attribute, channel, locale).
+
+Conventions that keep the diff set-based and portable:
+- every entity has a stable `uuid`: Akeneo's own for products, a uuid5 of its type and code otherwise;
+- "no channel" / "no locale" is stored as '' (not NULL) so the unique key and joins stay simple;
+- JSON is stored as canonical text (sorted keys, compact), so equal values are equal strings in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class CanonicalJSON(TypeDecorator):
+    """JSON stored as canonical text, so SQL can compare values with `=`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return canonical_json(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class _Tracked:
+    """Columns every synced entity carries."""
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Product(_Tracked, Base):
+    __tablename__ = "products"
+    identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    enabled: Mapped[bool | None] = mapped_column(Boolean)
+    family: Mapped[str | None] = mapped_column(String(100), index=True)
+    parent: Mapped[str | None] = mapped_column(String(255), index=True)
+    categories: Mapped[list | None] = mapped_column(CanonicalJSON)
+    groups: Mapped[list | None] = mapped_column(CanonicalJSON)
+    associations: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    quantified_associations: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    updated: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProductModel(_Tracked, Base):
+    __tablename__ = "product_models"
+    code: Mapped[str] = mapped_column(String(255), unique=True)
+    family: Mapped[str | None] = mapped_column(String(100))
+    family_variant: Mapped[str | None] = mapped_column(String(100))
+    parent: Mapped[str | None] = mapped_column(String(255), index=True)
+    categories: Mapped[list | None] = mapped_column(CanonicalJSON)
+    associations: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    quantified_associations: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    updated: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Category(_Tracked, Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(255), unique=True)
+    parent: Mapped[str | None] = mapped_column(String(255), index=True)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    position: Mapped[int | None] = mapped_column(Integer)
+    values: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    updated: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProductAttribute(_Tracked, Base):
+    __tablename__ = "product_attributes"
+    code: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    group: Mapped[str | None] = mapped_column(String(100))
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    localizable: Mapped[bool | None] = mapped_column(Boolean)
+    scopable: Mapped[bool | None] = mapped_column(Boolean)
+    unique: Mapped[bool | None] = mapped_column(Boolean)
+    sort_order: Mapped[int | None] = mapped_column(Integer)
+    metric_family: Mapped[str | None] = mapped_column(String(100))
+    default_metric_unit: Mapped[str | None] = mapped_column(String(100))
+    decimals_allowed: Mapped[bool | None] = mapped_column(Boolean)
+    negative_allowed: Mapped[bool | None] = mapped_column(Boolean)
+    available_locales: Mapped[list | None] = mapped_column(CanonicalJSON)
+    properties: Mapped[dict | None] = mapped_column(CanonicalJSON)
+
+
+class AttributeOption(_Tracked, Base):
+    __tablename__ = "attribute_options"
+    code: Mapped[str] = mapped_column(String(511), unique=True)  # "<attribute>.<option>"
+    attribute: Mapped[str] = mapped_column(String(255), index=True)
+    option_code: Mapped[str] = mapped_column(String(255))
+    sort_order: Mapped[int | None] = mapped_column(Integer)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+
+
+class Family(_Tracked, Base):
+    __tablename__ = "families"
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    attribute_as_label: Mapped[str | None] = mapped_column(String(255))
+    attribute_as_image: Mapped[str | None] = mapped_column(String(255))
+    attributes: Mapped[list | None] = mapped_column(CanonicalJSON)
+    attribute_requirements: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+
+
+class FamilyVariant(_Tracked, Base):
+    __tablename__ = "family_variants"
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    family: Mapped[str] = mapped_column(String(100), index=True)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    variant_attribute_sets: Mapped[list | None] = mapped_column(CanonicalJSON)
+
+
+class ProductAttributeValue(Base):
+    """IEC's ProductAttributeValue: one EAV row per entity, attribute, channel and locale."""
+
+    __tablename__ = "product_attribute_values"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_uuid", "attribute_code", "channel", "locale"),
+        Index("ix_product_attribute_values_attribute_code", "attribute_code"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_type: Mapped[str] = mapped_column(String(20))  # product | product_model
+    entity_uuid: Mapped[str] = mapped_column(String(36))
+    attribute_code: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    locale: Mapped[str] = mapped_column(String(20), default="")
+    value: Mapped[Any] = mapped_column(CanonicalJSON)
+    unit: Mapped[str | None] = mapped_column(String(100))
+
+
+class SyncState(Base):
+    """Per entity type: how far incremental syncs have read (Akeneo server time) and when."""
+
+    __tablename__ = "sync_state"
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    watermark: Mapped[datetime | None] = mapped_column(DateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_full_sync_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_sync_id: Mapped[str | None] = mapped_column(String(64))
+    last_mode: Mapped[str | None] = mapped_column(String(20))
+
+
+class StagingScope(Base):
+    """What one sync fetched for one entity type: the whole set, a time window or named keys."""
+
+    __tablename__ = "staging_scopes"
+    sync_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # full | window | keys
+    mode: Mapped[str] = mapped_column(String(20))  # the sync mode that asked: full, incremental, ...
+    requested_keys: Mapped[list | None] = mapped_column(CanonicalJSON)
+    window_start: Mapped[datetime | None] = mapped_column(DateTime)
+    window_end: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    max_updated: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class StagingEntity(Base):
+    """One fetched entity, normalized, waiting for the diff. `fields` are its top-level fields."""
+
+    __tablename__ = "staging_entities"
+    __table_args__ = (Index("ix_staging_entities_sync", "sync_id", "entity_type", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sync_id: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(511))
+    content_hash: Mapped[str] = mapped_column(String(40))
+    updated: Mapped[datetime | None] = mapped_column(DateTime)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)
+    page: Mapped[int] = mapped_column(Integer)  # fetch order: the newest copy of a key wins
+    fields: Mapped[dict] = mapped_column(CanonicalJSON)
+    action: Mapped[str | None] = mapped_column(String(10))  # set by the diff: create | update
+
+
+class StagingValue(Base):
+    """One fetched EAV value, normalized like `product_attribute_values`."""
+
+    __tablename__ = "staging_values"
+    __table_args__ = (Index("ix_staging_values_sync", "sync_id", "entity_type", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sync_id: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(36))
+    page: Mapped[int] = mapped_column(Integer)
+    attribute_code: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    locale: Mapped[str] = mapped_column(String(20), default="")
+    value: Mapped[Any] = mapped_column(CanonicalJSON)
+    unit: Mapped[str | None] = mapped_column(String(100))
+
+
+class StagingChange(Base):
+    """An entity the diff will update or delete, with its state before the sync (`previous`)."""
+
+    __tablename__ = "staging_changes"
+    sync_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(511))
+    operation: Mapped[str] = mapped_column(String(10))  # updated | deleted
+    previous: Mapped[dict] = mapped_column(CanonicalJSON)
+
+
+class Mutation(Base):
+    """IEC's Mutation: one real change of one entity, with its full state before and after."""
+
+    __tablename__ = "mutations"
+    __table_args__ = (
+        Index("ix_mutations_entity", "entity_type", "entity_uuid"),
+        {"sqlite_autoincrement": True},  # ids only ever increase: `iec mutations --since ID` relies on it
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_uuid: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(511))
+    operation: Mapped[str] = mapped_column(String(10))  # created | updated | deleted
+    payload: Mapped[dict] = mapped_column(CanonicalJSON)
+    previous: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    changed_fields: Mapped[list] = mapped_column(CanonicalJSON)
+    sync_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
