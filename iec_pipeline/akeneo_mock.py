@@ -26,10 +26,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def ensure_database(name: str, server: str = DEFAULT_PG) -> None:
+def ensure_database(name: str, server: str = DEFAULT_PG) -> bool:
+    """Creates the database if missing; True when it was created (and needs the mock's schema)."""
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def _has_schema(name: str, server: str) -> bool:
+    with psycopg.connect(f"{server}/{name}", autocommit=True) as conn:
+        return conn.execute("SELECT to_regclass('public.products') IS NOT NULL").fetchone()[0]
 
 
 def drop_database(name: str, server: str = DEFAULT_PG) -> None:
@@ -82,8 +90,12 @@ class MockAkeneo:
 
 
 def start(database: str, port: int | None = None, server: str = DEFAULT_PG, log_path: str | None = None) -> MockAkeneo:
-    """Starts the mock on loopback against `database` (created if missing) and waits until it answers."""
+    """Starts the mock on loopback against `database` (created if missing) and waits until it answers.
+
+    An existing database keeps its data (the mock's own init endpoint would truncate it).
+    """
     ensure_database(database, server)
+    needs_schema = not _has_schema(database, server)
     port = port or free_port()
     env = {**os.environ, "AKENEO_DATABASE_URL": f"{server}/{database}"}
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -98,7 +110,9 @@ def start(database: str, port: int | None = None, server: str = DEFAULT_PG, log_
         if process.poll() is not None:
             raise RuntimeError(f"akeneo-mock-server exited with code {process.returncode} (log: {log_path})")
         try:
-            if httpx.post(f"{mock.url}/_admin/init_db", timeout=5).status_code == 200:
+            if httpx.get(f"{mock.url}/_admin/status", timeout=5).status_code == 200:
+                if needs_schema:
+                    httpx.post(f"{mock.url}/_admin/init_db", timeout=30).raise_for_status()
                 return mock
         except httpx.HTTPError:
             pass

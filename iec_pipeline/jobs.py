@@ -3,14 +3,13 @@
 import dagster as dg
 
 from iec_pipeline.assets.diff import catalog_diff
-from iec_pipeline.assets.partitions import AKENEO_PARTITIONS, sync_run_config, today_key
+from iec_pipeline.assets.partitions import sync_run_config, today_key
 
 SYNC_JOB = "akeneo_sync"
 
 akeneo_sync_job = dg.define_asset_job(
     SYNC_JOB,
     selection=dg.AssetSelection.groups("akeneo") | dg.AssetSelection.assets(catalog_diff),
-    partitions_def=AKENEO_PARTITIONS,
     executor_def=dg.in_process_executor,
     description="Fetch Akeneo into staging, then apply it to the store as mutations, in one run.",
     tags={"iec/job": "sync"},

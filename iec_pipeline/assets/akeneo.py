@@ -13,7 +13,7 @@ from iec_pipeline.assets.partitions import AKENEO_PARTITIONS, SyncConfig, plan_f
 from iec_pipeline.catalog import staging
 from iec_pipeline.catalog.entities import ENTITY_TYPES, EntityType
 from iec_pipeline.catalog.fetch import fetch
-from iec_pipeline.resources.akeneo import AkeneoResource
+from iec_pipeline.resources.akeneo import AkeneoError, AkeneoResource, AkeneoUnavailable
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.store.models import SyncState
 
@@ -69,7 +69,13 @@ def _fetch_asset(entity: EntityType) -> dg.AssetsDefinition:
         staging.purge_stale(engine)
         context.log.info(f"{entity.name}: fetching {plan.describe()} ({plan.mode} sync)")
         with akeneo.client(log=context.log) as client:
-            stats = fetch(client, engine, sync_id_of(context), plan, progress=context.log.info)
+            try:
+                stats = fetch(client, engine, sync_id_of(context), plan, progress=context.log.info)
+            except AkeneoUnavailable:
+                raise  # transient: the step's RetryPolicy tries again later
+            except AkeneoError as error:
+                # Akeneo refused the request itself: retrying the step cannot help.
+                raise dg.Failure(description=str(error), allow_retries=False) from error
         rate = stats.fetched / stats.seconds if stats.seconds else 0.0
         context.log.info(
             f"{entity.name}: {stats.fetched:,} fetched in {stats.pages:,} pages, {stats.seconds:.1f}s"

@@ -191,15 +191,15 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType) -> None:
                 or_(PAV.c.entity_uuid.in_(replaced), PAV.c.entity_uuid.in_(removed)),
             )
         )
-    staged = conn.execution_options(yield_per=2000).execute(
-        select(SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields)
-        .where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
-        .order_by(SE.c.id)
-    )
     has_updated = "updated" in table.c
-    for part in staged.partitions(2000):
+    replacing = select(SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields).where(
+        _staged(sync_id, entity), SE.c.action.in_(("create", "update"))
+    )
+    last_id = 0
+    while part := conn.execute(replacing.where(SE.c.id > last_id).order_by(SE.c.id).limit(2000)).all():
+        last_id = part[-1].id
         rows = []
-        for key, content_hash, fetched_at, updated, fields in part:
+        for _id, key, content_hash, fetched_at, updated, fields in part:
             row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
             if has_updated:
                 row["updated"] = updated

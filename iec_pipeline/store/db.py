@@ -25,6 +25,7 @@ def normalize_url(url: str) -> str:
 
 @functools.cache
 def get_engine(url: str) -> Engine:
+    _opened.add(url)
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
@@ -48,6 +49,23 @@ def get_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def dispose_all() -> None:
+    """Closes every engine this process opened (tests switch databases between cases)."""
+    from iec_pipeline.resources.store import _ready_engine
+
+    for engine in _engines():
+        engine.dispose()
+    get_engine.cache_clear()
+    _ready_engine.cache_clear()
+
+
+def _engines() -> list[Engine]:
+    return [get_engine(url) for url in list(_opened)]
+
+
+_opened: set[str] = set()
 
 
 def alembic_config(url: str) -> Config:

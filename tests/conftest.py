@@ -1,0 +1,129 @@
+"""Shared fixtures: a real akeneo-mock-server on PostgreSQL (once per session) behind a strict
+Akeneo-like proxy, a throw-away store (SQLite, or PostgreSQL for the store tests), a throw-away
+DAGSTER_HOME, and canary secrets that must never show up anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from iec_pipeline import akeneo_mock
+from iec_pipeline.sample_catalog import AkeneoSeeder
+from iec_pipeline.settings import PROJECT_ROOT
+from iec_pipeline.store import db
+from tests.support.akeneo_proxy import AkeneoProxy
+
+CLIENT_ID = "iec-test-client"
+CANARY_SECRET = "canary-secret-7f3a9c1e"
+USERNAME = "iec-test-user"
+CANARY_PASSWORD = "canary-password-51be2d"
+CANARIES = (CANARY_SECRET, CANARY_PASSWORD)
+PG_SERVER = akeneo_mock.DEFAULT_PG
+
+
+@pytest.fixture(scope="session")
+def mock_akeneo(tmp_path_factory) -> Iterator[akeneo_mock.MockAkeneo]:
+    name = f"akeneo_iec_test_{os.getpid()}"
+    log = tmp_path_factory.mktemp("akeneo") / "mock.log"
+    mock = akeneo_mock.start(name, log_path=str(log))
+    yield mock
+    mock.stop()
+    akeneo_mock.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def akeneo_proxy(mock_akeneo) -> Iterator[AkeneoProxy]:
+    proxy = AkeneoProxy(mock_akeneo.url, CLIENT_ID, CANARY_SECRET, USERNAME, CANARY_PASSWORD).start()
+    yield proxy
+    proxy.stop()
+
+
+@dataclass
+class Akeneo:
+    """The Akeneo the code under test talks to (`url`, through the proxy) and test-side access."""
+
+    url: str
+    mock: akeneo_mock.MockAkeneo
+    proxy: AkeneoProxy
+
+    def seeder(self) -> AkeneoSeeder:
+        # Fixtures write straight to the mock: they are not the code under test.
+        return AkeneoSeeder(self.mock.url)
+
+
+@pytest.fixture
+def akeneo(mock_akeneo, akeneo_proxy) -> Akeneo:
+    mock_akeneo.clear()
+    akeneo_proxy.reset()
+    return Akeneo(akeneo_proxy.url, mock_akeneo, akeneo_proxy)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    name = f"iec_store_test_{os.getpid()}"
+    akeneo_mock.ensure_database(name, PG_SERVER)
+    yield name
+    db.dispose_all()
+    akeneo_mock.drop_database(name, PG_SERVER)
+
+
+@pytest.fixture
+def store_url(request, tmp_path) -> Iterator[str]:
+    """The store for one test: SQLite by default; `indirect` parametrize with "postgresql" too."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        name = request.getfixturevalue("pg_database")
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/{name}", autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        # A distinct URL per test, so no engine cached by an earlier test is reused.
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}?application_name=iec-{uuid.uuid4().hex[:8]}"
+    else:
+        url = f"sqlite:///{tmp_path / 'iec.db'}"
+    yield url
+    db.dispose_all()
+
+
+@dataclass
+class IecEnv:
+    store_url: str
+    dagster_home: Path
+    env: dict[str, str]
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.get()
+
+
+@pytest.fixture
+def iec_env(tmp_path, monkeypatch, akeneo, store_url) -> Iterator[IecEnv]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        "AKENEO_URL": akeneo.url,
+        "AKENEO_CLIENT_ID": CLIENT_ID,
+        "AKENEO_CLIENT_SECRET": CANARY_SECRET,
+        "AKENEO_USERNAME": USERNAME,
+        "AKENEO_PASSWORD": CANARY_PASSWORD,
+        "IEC_DATABASE_URL": store_url,
+        "DAGSTER_HOME": str(home),
+        "IEC_INTEGRATIONS": str(tmp_path / "integrations.yaml"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield IecEnv(store_url, home, env)
+
+
+@pytest.fixture
+def instance(iec_env) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.get() as inst:
+        yield inst

@@ -1,0 +1,69 @@
+"""Reading the store back in tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, text
+
+from iec_pipeline.catalog.entities import ENTITY_TYPES
+from iec_pipeline.store.db import get_engine
+from iec_pipeline.store.models import Mutation, ProductAttributeValue
+
+VOLATILE = {"fetched_at"}
+
+
+def dump(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every store table as sorted rows, without timestamps that differ between runs."""
+    out = {}
+    with get_engine(url).connect() as conn:
+        for entity in ENTITY_TYPES:
+            rows = [
+                {k: v for k, v in row.items() if k not in VOLATILE}
+                for row in conn.execute(select(entity.table)).mappings()
+            ]
+            out[entity.name] = sorted(rows, key=lambda r: r["uuid"])
+        values = conn.execute(
+            select(ProductAttributeValue.__table__).order_by(
+                ProductAttributeValue.entity_uuid,
+                ProductAttributeValue.attribute_code,
+                ProductAttributeValue.channel,
+                ProductAttributeValue.locale,
+            )  # fmt: skip
+        ).mappings()
+        out["values"] = [{k: v for k, v in row.items() if k != "id"} for row in values]
+    return out
+
+
+def values_of(url: str, entity_uuid: str) -> dict[tuple[str, str, str], tuple[Any, str | None]]:
+    pav = ProductAttributeValue
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            select(pav.attribute_code, pav.channel, pav.locale, pav.value, pav.unit).where(
+                pav.entity_uuid == entity_uuid
+            )
+        ).all()
+    return {(a, c, loc): (v, u) for a, c, loc, v, u in rows}
+
+
+def row(url: str, entity_type: str, code: str) -> dict[str, Any] | None:
+    entity = next(e for e in ENTITY_TYPES if e.name == entity_type)
+    with get_engine(url).connect() as conn:
+        found = conn.execute(select(entity.table).where(entity.table.c[entity.code_column] == code)).mappings().first()
+    return dict(found) if found else None
+
+
+def mutations(url: str, since: int = 0) -> list[dict[str, Any]]:
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(select(Mutation.__table__).where(Mutation.id > since).order_by(Mutation.id)).mappings()
+        return [dict(r) for r in rows]
+
+
+def last_mutation_id(url: str) -> int:
+    with get_engine(url).connect() as conn:
+        return conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM mutations")).scalar_one()
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
