@@ -12,6 +12,7 @@ from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
 from iec_pipeline.assets.partitions import AKENEO_PARTITIONS
 from iec_pipeline.catalog.diff import apply_sync
 from iec_pipeline.catalog.entities import ENTITY_TYPES
+from iec_pipeline.faults import crash_point
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.store.models import (
     Family,
@@ -31,6 +32,7 @@ from iec_pipeline.store.models import (
     description="The local catalog store and its mutation log: staged Akeneo state applied atomically.",
 )
 def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
+    crash_point("diff.start")  # the reliability tests' "between fetch and apply"
     started = time.monotonic()
     sync_id = sync_id_of(context)
     result = apply_sync(store.engine(), sync_id, log=context.log)
