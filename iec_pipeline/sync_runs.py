@@ -79,6 +79,7 @@ def run_sync(
     )
     with result:
         outcome = SyncOutcome(result.run_id, result.success, mode, time.monotonic() - started)
+        last_retry: dict[str, str] = {}
         for event in result.all_events:
             if event.event_type_value == "ASSET_MATERIALIZATION":
                 materialization = event.event_specific_data.materialization
@@ -90,7 +91,13 @@ def run_sync(
                 else:
                     entity = next(e for e in ENTITY_TYPES if e.asset == name)
                     outcome.fetched[entity.name] = int(metadata.get("fetched", 0))
-            elif event.event_type_value == "STEP_FAILURE":
+            elif event.event_type_value in ("STEP_FAILURE", "STEP_UP_FOR_RETRY"):
                 error = event.event_specific_data.error
-                outcome.errors.append(f"{event.step_key}: {error.message.strip() if error else event.message}")
+                message = error.message.strip() if error else event.message
+                if event.event_type_value == "STEP_UP_FOR_RETRY":
+                    last_retry[event.step_key] = message
+                    continue
+                if message.startswith("Exceeded max_retries") and event.step_key in last_retry:
+                    message = f"{last_retry[event.step_key]} ({message})"
+                outcome.errors.append(f"{event.step_key}: {message}")
     return outcome

@@ -27,7 +27,11 @@ def _changes_in_akeneo(akeneo) -> None:
             {"amount": "89.00", "currency": "EUR"}, {"amount": "99.00", "currency": "USD"}])]}})  # fmt: skip
         s.upsert("products-uuid", product_uuid("gift-card"), {"categories": ["sale", "accessories"]})
         s.upsert("products-uuid", product_uuid("gen-0000000"), {"values": {"material": [v(["wool", "linen"])]}})
-        s.upsert("products-uuid", product_uuid("gen-0000001"), {"values": {"weight": [v({"amount": "0.101", "unit": "KILOGRAM"})]}})
+        s.upsert(
+            "products-uuid",
+            product_uuid("gen-0000001"),
+            {"values": {"weight": [v({"amount": "0.101", "unit": "KILOGRAM"})]}},
+        )
         # A re-save that only bumps `updated`, and one with meaningless differences: no mutation.
         s.upsert("products-uuid", product_uuid("gen-0000002"), {"updated": "2026-03-01T10:00:00+00:00"})
         same = next(p for p in generated_products(1, 3))
@@ -44,7 +48,11 @@ def _changes_in_akeneo(akeneo) -> None:
             "release_date"]})  # fmt: skip
         s.upsert("categories", "pants", {"labels": {"fr_FR": "Pantalons et jeans"}})
         s.upsert("products-uuid", product_uuid("tshirt-classic-red-m"), {"parent": "tshirt_classic_blue"})
-        s.upsert("product-models", "tshirt_classic", {"values": {"description": [v("Softer cotton (web)", "en_US", "ecommerce")]}})
+        s.upsert(
+            "product-models",
+            "tshirt_classic",
+            {"values": {"description": [v("Softer cotton (web)", "en_US", "ecommerce")]}},
+        )
 
 
 EXPECTED = {
@@ -54,7 +62,16 @@ EXPECTED = {
     ("product", "gen-0000000", "updated"): ["material"],
     ("product", "gen-0000001", "updated"): ["weight"],
     ("product", "gen-0000004", "updated"): ["ean"],
-    ("product", "old-jacket", "deleted"): ["categories", "color", "enabled", "family", "identifier", "name", "price", "sku"],
+    ("product", "old-jacket", "deleted"): [
+        "categories",
+        "color",
+        "enabled",
+        "family",
+        "identifier",
+        "name",
+        "price",
+        "sku",
+    ],
     ("attribute_option", "color.red", "updated"): ["labels"],
     ("family", "accessories", "updated"): ["attributes"],
     ("category", "pants", "updated"): ["labels"],
@@ -96,7 +113,11 @@ def test_every_change_becomes_exactly_one_mutation(akeneo, iec_env, instance):
     assert deleted["payload"] == {"uuid": product_uuid("old-jacket"), "identifier": "old-jacket"}
     assert deleted["previous"]["identifier"] == "old-jacket" and deleted["previous"]["enabled"] is False
     variant = by_code["tshirt-classic-blue-s"]
-    description = {(x["channel"], x["locale"]): x["value"] for x in variant["payload"]["values"] if x["attribute_code"] == "description"}
+    description = {
+        (x["channel"], x["locale"]): x["value"]
+        for x in variant["payload"]["values"]
+        if x["attribute_code"] == "description"
+    }
     assert description[("ecommerce", "en_US")] == "Softer cotton (web)"
     assert description[("mobile", "en_US")] == "A classic cotton T-shirt (mobile)"
 
@@ -135,7 +156,9 @@ def _cli_sync(iec_env, crash_at: str | None = None) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize("crash_at", ["diff.start", "diff.before_commit"])
-def test_a_crash_before_the_commit_loses_nothing_and_a_rerun_yields_the_mutations_once(akeneo, iec_env, instance, crash_at):
+def test_a_crash_before_the_commit_loses_nothing_and_a_rerun_yields_the_mutations_once(
+    akeneo, iec_env, instance, crash_at
+):
     _seed(akeneo)
     assert run_sync(instance, mode="full").success
     before_store = store.as_json(store.dump(iec_env.store_url))
@@ -183,3 +206,19 @@ def test_cli_mutations_json_shape(akeneo, iec_env, instance):
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     jeans = next(r for r in rows if r["code"] == "jeans-slim")
     assert jeans["operation"] == "created" and "name" in jeans["changed_fields"]
+
+
+def test_created_payloads_equal_what_the_store_gives(akeneo, iec_env, instance):
+    """Created payloads are built from staging (fast path); they must match the store's."""
+    from iec_pipeline.catalog import payloads
+    from iec_pipeline.store.db import get_engine
+
+    _seed(akeneo)
+    assert run_sync(instance, mode="full").success
+    found = store.mutations(iec_env.store_url)
+    with get_engine(iec_env.store_url).connect() as conn:
+        categories = payloads.CategoryIndex(conn)
+        for entity_type in {m["entity_type"] for m in found}:
+            created = {m["entity_uuid"]: m["payload"] for m in found if m["entity_type"] == entity_type}
+            rebuilt = payloads.build(conn, entity_type, list(created), categories)
+            assert store.as_json(rebuilt) == store.as_json(created), entity_type

@@ -62,8 +62,13 @@ def changed_fields(
 
 def present_fields(entity: EntityType, payloads: Mapping[str, Mapping[str, Any] | None]) -> dict[str, list[str]]:
     """key -> every field the payload carries (a `created` or `deleted` mutation lists them all)."""
-    rows = explode(entity, payloads)
-    present = rows.groupby("key")["field"].agg(lambda s: sorted(set(s)))
-    result = {key: [] for key in payloads}
-    result.update(present.to_dict())
+    result = {}
+    for key, payload in payloads.items():
+        fields = set()
+        for field, value in (payload or {}).items():
+            if field in IGNORED or value is None or value == [] or value == {}:
+                continue
+            fields.update(value) if field in entity.flatten and isinstance(value, Mapping) else fields.add(field)
+        fields.update(v["attribute_code"] for v in (payload or {}).get("values") or ())
+        result[key] = sorted(fields)
     return result

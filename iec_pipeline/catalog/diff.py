@@ -26,24 +26,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from iec_pipeline.catalog import changes, payloads, staging
 from iec_pipeline.catalog.entities import ENTITY_TYPES, EntityType, get
 from iec_pipeline.faults import crash_point
+from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import (
     Mutation,
     ProductAttributeValue,
     StagingChange,
     StagingEntity,
     StagingScope,
-    StagingValue,
     SyncState,
+    load_json,
 )
 
 SE = StagingEntity.__table__
-SV = StagingValue.__table__
+VALUE_COLUMNS = ("entity_type", "entity_uuid", "attribute_code", "channel", "locale", "value", "unit")
 SC = StagingChange.__table__
 PAV = ProductAttributeValue.__table__
 ADVISORY_LOCK = 724_137_001  # one diff at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE)
@@ -86,9 +87,6 @@ def _dedupe(conn: Connection, sync_id: str, entity: EntityType) -> None:
     """Keeps the newest copy of an entity fetched twice in one sync (pages shift under edits)."""
     newest = select(func.max(SE.c.id)).where(_staged(sync_id, entity)).group_by(SE.c.key)
     conn.execute(delete(SE).where(_staged(sync_id, entity), SE.c.id.not_in(newest)))
-    if entity.has_values:
-        kept = select(1).where(_staged(sync_id, entity), SE.c.key == SV.c.key, SE.c.page == SV.c.page)
-        conn.execute(delete(SV).where(SV.c.sync_id == sync_id, SV.c.entity_type == entity.name, ~exists(kept)))
 
 
 def _classify(conn: Connection, sync_id: str, entity: EntityType) -> None:
@@ -119,16 +117,20 @@ def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: Stagin
         for chunk in payloads.chunks(missing):
             found += conn.execute(select(table.c.uuid, code).where(table.c.uuid.in_(chunk), older)).all()
     # Akeneo codes are unique: a stored row whose code a new or renamed entity now carries is gone.
-    taken = select(table.c.uuid, code).where(
-        exists(
-            select(1).where(
-                _staged(sync_id, entity),
-                SE.c.action.in_(("create", "update")),
-                SE.c.code == code,
-                SE.c.key != table.c.uuid,
-            )
-        ),
-        ~exists(select(1).where(_staged(sync_id, entity), SE.c.key == table.c.uuid)),
+    again = SE.alias("again")
+    taken = (
+        select(table.c.uuid, code)
+        .select_from(SE.join(table, code == SE.c.code))
+        .where(
+            _staged(sync_id, entity),
+            SE.c.action.in_(("create", "update")),
+            table.c.uuid != SE.c.key,
+            ~exists(
+                select(1).where(
+                    again.c.sync_id == sync_id, again.c.entity_type == entity.name, again.c.key == table.c.uuid
+                )
+            ),
+        )
     )
     found += conn.execute(taken).all()
     return sorted({(k, c) for k, c in found})
@@ -192,49 +194,22 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType) -> None:
             )
         )
     has_updated = "updated" in table.c
-    replacing = select(SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields).where(
-        _staged(sync_id, entity), SE.c.action.in_(("create", "update"))
-    )
+    replacing = select(
+        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
+    ).where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
     last_id = 0
     while part := conn.execute(replacing.where(SE.c.id > last_id).order_by(SE.c.id).limit(2000)).all():
         last_id = part[-1].id
-        rows = []
-        for _id, key, content_hash, fetched_at, updated, fields in part:
+        rows, value_rows = [], []
+        for _id, key, content_hash, fetched_at, updated, fields, values in part:
             row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
             if has_updated:
                 row["updated"] = updated
             rows.append(row)
+            if values:
+                value_rows.extend((entity.name, key, *value) for value in load_json(values))
         conn.execute(insert(table), rows)
-    if entity.has_values:
-        source = (
-            select(
-                literal(entity.name),
-                SV.c.key,
-                SV.c.attribute_code,
-                SV.c.channel,
-                SV.c.locale,
-                SV.c.value,
-                SV.c.unit,
-            )  # fmt: skip
-            .select_from(
-                SV.join(
-                    SE,
-                    and_(
-                        SE.c.sync_id == SV.c.sync_id,
-                        SE.c.entity_type == SV.c.entity_type,
-                        SE.c.key == SV.c.key,
-                        SE.c.page == SV.c.page,
-                    ),
-                )
-            )
-            .where(
-                SV.c.sync_id == sync_id,
-                SV.c.entity_type == entity.name,
-                SE.c.action.in_(("create", "update")),
-            )
-        )
-        columns = ["entity_type", "entity_uuid", "attribute_code", "channel", "locale", "value", "unit"]
-        conn.execute(insert(PAV).from_select(columns, source))
+        bulk_insert(conn, "product_attribute_values", VALUE_COLUMNS, value_rows)
     if has_updated:
         # A re-save changes nothing but Akeneo's `updated`: keep the store's copy current.
         newer = (
@@ -328,12 +303,18 @@ def _emit(
                     if key in current and fields[key]
                 ]
             )
-    created = conn.execute(
-        select(SE.c.key, SE.c.code).where(_staged(sync_id, entity), SE.c.action == "create").order_by(SE.c.id)
-    ).all()
-    for start in range(0, len(created), payloads.CHUNK):
-        part = dict(created[start : start + payloads.CHUNK])
-        current = payloads.build(conn, entity.name, list(part), categories)
+    staged = select(SE.c.id, SE.c.key, SE.c.code, SE.c.fields, SE.c["values"], SE.c.updated).where(
+        _staged(sync_id, entity), SE.c.action == "create"
+    )
+    last_id = 0
+    while part := conn.execute(staged.where(SE.c.id > last_id).order_by(SE.c.id).limit(payloads.CHUNK)).all():
+        last_id = part[-1].id
+        current = payloads.from_staging(
+            conn,
+            entity.name,
+            [(key, fields, values, updated) for _id, key, _c, fields, values, updated in part],
+            categories,
+        )
         fields = changes.present_fields(entity, current)
         insert_rows(
             [
@@ -343,7 +324,7 @@ def _emit(
                     "previous": None,
                     "changed_fields": fields[key],
                 }
-                for key, code in part.items()
+                for _id, key, code, *_rest in part
                 if key in current
             ]
         )

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -228,7 +230,7 @@ def fetch(
 
         def read(source: tuple[str, dict, bool]) -> None:
             path, params, search_after = source
-            for page in client.iter_pages(path, params, search_after=search_after):
+            for page in prefetched(client.iter_pages(path, params, search_after=search_after)):
                 stage(page, path)
 
         if len(sources) == 1:
@@ -244,6 +246,43 @@ def fetch(
     stats.retries = client.retries - retries_before
     stats.seconds = time.monotonic() - started
     return stats
+
+
+def prefetched(pages: Iterator[list[dict[str, Any]]], depth: int = 2) -> Iterator[list[dict[str, Any]]]:
+    """Reads the next pages in a background thread while the caller stores the current one.
+
+    Pagination stays strictly sequential (a page's `next` link is followed only after it arrived);
+    only the network wait overlaps with normalizing and writing. Errors surface in the caller.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as error:  # handed to the consumer
+            buffer.put(error)
+
+    thread = threading.Thread(target=produce, name="akeneo-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := buffer.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

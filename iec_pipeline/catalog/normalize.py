@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from iec_pipeline.catalog.entities import entity_uuid
 from iec_pipeline.store.models import canonical_json
@@ -44,8 +44,7 @@ _ATTRIBUTE_FIELDS = (
 _NOT_CONTENT = {"code", "_links", "group_labels", "created", "updated", "metadata", "quality_scores"}
 
 
-@dataclass(frozen=True)
-class ValueRow:
+class ValueRow(NamedTuple):
     attribute_code: str
     channel: str
     locale: str
@@ -61,14 +60,15 @@ class Normalized:
     values: tuple[ValueRow, ...]
     updated: datetime | None
 
+    def encoded(self) -> tuple[str, str, str]:
+        """(fields JSON, values JSON, content hash): the staged form, each value's data as JSON text."""
+        fields = canonical_json(self.fields)
+        values = canonical_json([[r[0], r[1], r[2], canonical_json(r[3]), r[4]] for r in self.values])
+        return fields, values, hashlib.sha1(f"{fields}\n{values}".encode()).hexdigest()
+
     @property
     def content_hash(self) -> str:
-        body = {"fields": self.fields, "values": [_row_tuple(row) for row in self.values]}
-        return hashlib.sha1(canonical_json(body).encode()).hexdigest()
-
-
-def _row_tuple(row: ValueRow) -> list[Any]:
-    return [row.attribute_code, row.channel, row.locale, row.value, row.unit]
+        return self.encoded()[2]
 
 
 def decimal_string(value: Any) -> str | None:
@@ -107,49 +107,59 @@ def _is_empty(data: Any) -> bool:
 
 def normalize_value(data: Any, attribute_type: str | None) -> tuple[Any, str | None] | None:
     """One value's data -> (value, unit), or None when it is empty."""
-    if _is_empty(data):
+    if data is None or data == "" or data == [] or data == {}:
         return None
-    if isinstance(data, Mapping) and "unit" in data and "amount" in data:
+    kind = type(data)
+    if kind is str or kind is bool:
+        if attribute_type in NUMBER_TYPES and kind is str:
+            number = decimal_string(data)
+            return (number if number is not None else data), None
+        return data, None
+    if kind is dict and "unit" in data and "amount" in data:
         amount = decimal_string(data.get("amount"))
         if amount is None:
             return None
         return amount, str(data["unit"])
-    if isinstance(data, list) and data and all(isinstance(p, Mapping) and "currency" in p for p in data):
-        prices = [
-            {"amount": amount, "currency": str(p["currency"])}
-            for p in data
-            if (amount := decimal_string(p.get("amount"))) is not None
-        ]
-        if not prices:
-            return None
-        return sorted(prices, key=lambda p: p["currency"]), None
-    if attribute_type in NUMBER_TYPES:
-        number = decimal_string(data)
-        return (number if number is not None else data), None
-    if isinstance(data, list):
+    if kind is list:
+        if all(type(p) is dict and "currency" in p for p in data):
+            prices = [
+                {"amount": amount, "currency": str(p["currency"])}
+                for p in data
+                if (amount := decimal_string(p.get("amount"))) is not None
+            ]
+            if not prices:
+                return None
+            return sorted(prices, key=lambda p: p["currency"]), None
         if attribute_type in SET_COLLECTIONS:
             return sorted(dict.fromkeys(data), key=str), None
         return list(data), None
+    if attribute_type in NUMBER_TYPES:
+        number = decimal_string(data)
+        return (number if number is not None else data), None
     return data, None
 
 
 def normalize_values(values: Any, attribute_types: Mapping[str, str]) -> tuple[ValueRow, ...]:
-    rows: dict[tuple[str, str, str], ValueRow] = {}
-    if not isinstance(values, Mapping):
+    if not isinstance(values, dict):
         return ()
+    rows: list[ValueRow] = []
     for attribute_code, entries in values.items():
-        if not isinstance(entries, list):
+        if type(entries) is not list:
             continue
+        attribute_type = attribute_types.get(attribute_code)
         for entry in entries:
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict:
                 continue
-            normalized = normalize_value(entry.get("data"), attribute_types.get(attribute_code))
+            normalized = normalize_value(entry.get("data"), attribute_type)
             if normalized is None:
                 continue
             channel = entry.get("scope") or entry.get("channel") or ""
             locale = entry.get("locale") or ""
-            rows[(attribute_code, channel, locale)] = ValueRow(attribute_code, channel, locale, *normalized)
-    return tuple(rows[k] for k in sorted(rows))
+            rows.append(ValueRow(attribute_code, channel, locale, normalized[0], normalized[1]))
+    rows.sort(key=lambda r: (r.attribute_code, r.channel, r.locale))
+    # The same (attribute, channel, locale) twice: the last one wins, as in a PATCH.
+    unique = {(r.attribute_code, r.channel, r.locale): r for r in rows}
+    return tuple(unique.values()) if len(unique) != len(rows) else tuple(rows)
 
 
 def _labels(labels: Any) -> dict[str, str] | None:

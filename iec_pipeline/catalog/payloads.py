@@ -8,7 +8,6 @@ already merged them (a real Akeneo does) or not (akeneo-mock-server returns own 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -24,11 +23,13 @@ from iec_pipeline.store.models import (
     Product,
     ProductAttributeValue,
     ProductModel,
+    load_json,
 )
 
-CHUNK = 500
+CHUNK = 1000
 VALUE_KEY = ["key", "attribute_code", "channel", "locale"]
 
+VALUED = ("product", "product_model")
 PAV = ProductAttributeValue.__table__
 PRODUCTS = Product.__table__
 MODELS = ProductModel.__table__
@@ -72,28 +73,36 @@ def effective_values(conn: Connection, entity_type: str, keys: Sequence[str]) ->
     """Own + inherited values of products or product models (value as canonical JSON text)."""
     owner = PRODUCTS if entity_type == "product" else MODELS
     levels = 3 if entity_type == "product" else 2
-    frames = []
+    columns = [*VALUE_KEY, "value", "unit", "depth"]
+    rows: list[tuple] = []
     for chunk in chunks(list(keys)):
-        queries = [_value_select(owner, depth, depth).where(owner.c.uuid.in_(chunk)) for depth in range(levels)]
-        frames.append(
-            pd.DataFrame(conn.execute(union_all(*queries)).all(), columns=[*VALUE_KEY, "value", "unit", "depth"])
-        )
-    values = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*VALUE_KEY, "value", "unit", "depth"])
-    )
+        rows += map(tuple, conn.execute(_value_select(owner, 0, 0).where(owner.c.uuid.in_(chunk))))
+        # Only entities with a parent can inherit: most products have none, skip their joins.
+        children = [
+            k for (k,) in conn.execute(select(owner.c.uuid).where(owner.c.uuid.in_(chunk), owner.c.parent.is_not(None)))
+        ]
+        if children:
+            queries = [
+                _value_select(owner, depth, depth).where(owner.c.uuid.in_(children)) for depth in range(1, levels)
+            ]
+            rows += map(tuple, conn.execute(union_all(*queries)))
+    values = pd.DataFrame.from_records(rows, columns=columns)
+    if values.empty:
+        return values.drop(columns="depth")
     values = values.sort_values("depth", kind="stable").drop_duplicates(VALUE_KEY, keep="first")
     return values.sort_values(VALUE_KEY, kind="stable").drop(columns="depth")
 
 
 def _values_by_key(values: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for key, attribute, channel, locale, value, unit in values.itertuples(index=False, name=None):
+    columns = [values[c].tolist() for c in (*VALUE_KEY, "value", "unit")]
+    for key, attribute, channel, locale, value, unit in zip(*columns, strict=True):
         grouped[key].append(
             {
                 "attribute_code": attribute,
                 "channel": channel or None,
                 "locale": locale or None,
-                "value": json.loads(value),
+                "value": load_json(value),
                 "unit": unit if isinstance(unit, str) else None,  # pandas turns a missing unit into NaN
             }
         )
@@ -104,13 +113,19 @@ class CategoryIndex:
     """code -> {code, labels, parent}, loaded once per diff (category trees are small)."""
 
     def __init__(self, conn: Connection) -> None:
+        self._described: dict[frozenset, list[dict[str, Any]]] = {}
         self.categories = {
             code: {"code": code, "labels": labels or {}, "parent": parent}
             for code, labels, parent in conn.execute(select(Category.code, Category.labels, Category.parent)).all()
         }
 
     def describe(self, codes: Iterable[str]) -> list[dict[str, Any]]:
-        return [self.categories.get(code, {"code": code, "labels": {}, "parent": None}) for code in sorted(set(codes))]
+        key = frozenset(codes)
+        described = self._described.get(key)
+        if described is None:  # products share a handful of category combinations: describe each once
+            described = [self.categories.get(c, {"code": c, "labels": {}, "parent": None}) for c in sorted(key)]
+            self._described[key] = described
+        return described
 
 
 def _models(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -146,77 +161,119 @@ def _chain(models: dict[str, dict[str, Any]], parent: str | None) -> list[dict[s
     return chain
 
 
-def product_payloads(conn: Connection, keys: Sequence[str], categories: CategoryIndex) -> dict[str, dict]:
-    rows = [dict(r) for r in conn.execute(select(PRODUCTS).where(PRODUCTS.c.uuid.in_(keys))).mappings()]
+def _categories_with_ancestors(row: dict[str, Any], chain: list[dict[str, Any]]) -> set[str]:
+    codes = set(row["categories"] or [])
+    for model in chain:
+        codes |= set(model["categories"] or [])
+    return codes
+
+
+def _product(row: dict[str, Any], chain: list[dict[str, Any]], values: list[dict], categories: CategoryIndex) -> dict:
+    return {
+        "uuid": row["uuid"],
+        "identifier": row["identifier"],
+        "enabled": row["enabled"],
+        "family": row["family"],
+        "parent": row["parent"],
+        "root_parent": chain[-1]["code"] if chain else None,
+        "family_variant": chain[0]["family_variant"] if chain else None,
+        "groups": row["groups"] or [],
+        "completeness": None,
+        "values": values,
+        "categories": categories.describe(_categories_with_ancestors(row, chain)),
+        "associations": row["associations"] or {},
+        "quantified_associations": row["quantified_associations"] or {},
+        "updated_at": _iso(row["updated"]),
+    }
+
+
+def _product_model(
+    row: dict[str, Any], chain: list[dict[str, Any]], values: list[dict], categories: CategoryIndex, sets: list[dict]
+) -> dict:
+    level = len(chain) + 1
+    return {
+        "uuid": row["uuid"],
+        "code": row["code"],
+        "family": row["family"],
+        "family_variant": row["family_variant"],
+        "parent": row["parent"],
+        "root_parent": chain[-1]["code"] if chain else None,
+        "level": level,
+        # Every axis below this model: what a configurable product varies on.
+        "variant_axes": [axis for s in sets if (s.get("level") or 0) >= level for axis in s.get("axes", [])],
+        "values": values,
+        "categories": categories.describe(_categories_with_ancestors(row, chain)),
+        "associations": row["associations"] or {},
+        "quantified_associations": row["quantified_associations"] or {},
+        "updated_at": _iso(row["updated"]),
+    }
+
+
+def _reference(entity_type: str, row: dict[str, Any]) -> dict:
+    payload = {"uuid": row["uuid"], **{name: row[name] for name in get(entity_type).fields}}
+    if "updated" in row:
+        payload["updated_at"] = _iso(row["updated"])
+    return payload
+
+
+def _assemble(
+    conn: Connection,
+    entity_type: str,
+    rows: list[dict[str, Any]],
+    values: dict[str, list[dict]],
+    categories: CategoryIndex,
+) -> dict[str, dict]:
+    if entity_type not in ("product", "product_model"):
+        return {row["uuid"]: _reference(entity_type, row) for row in rows}
     models = _models(conn, (r["parent"] for r in rows))
-    values = _values_by_key(effective_values(conn, "product", keys))
-    payloads = {}
-    for row in rows:
-        chain = _chain(models, row["parent"])
-        own_categories = set(row["categories"] or [])
-        for model in chain:
-            own_categories |= set(model["categories"] or [])
-        payloads[row["uuid"]] = {
-            "uuid": row["uuid"],
-            "identifier": row["identifier"],
-            "enabled": row["enabled"],
-            "family": row["family"],
-            "parent": row["parent"],
-            "root_parent": chain[-1]["code"] if chain else None,
-            "family_variant": chain[0]["family_variant"] if chain else None,
-            "groups": row["groups"] or [],
-            "completeness": None,
-            "values": values.get(row["uuid"], []),
-            "categories": categories.describe(own_categories),
-            "associations": row["associations"] or {},
-            "quantified_associations": row["quantified_associations"] or {},
-            "updated_at": _iso(row["updated"]),
+    if entity_type == "product":
+        return {
+            r["uuid"]: _product(r, _chain(models, r["parent"]), values.get(r["uuid"], []), categories) for r in rows
         }
-    return payloads
-
-
-def product_model_payloads(conn: Connection, keys: Sequence[str], categories: CategoryIndex) -> dict[str, dict]:
-    rows = [dict(r) for r in conn.execute(select(MODELS).where(MODELS.c.uuid.in_(keys))).mappings()]
-    models = _models(conn, (r["parent"] for r in rows))
     axes = _axes(conn, (r["family_variant"] for r in rows))
-    values = _values_by_key(effective_values(conn, "product_model", keys))
-    payloads = {}
-    for row in rows:
-        chain = _chain(models, row["parent"])
-        own_categories = set(row["categories"] or [])
-        for model in chain:
-            own_categories |= set(model["categories"] or [])
-        sets = axes.get(row["family_variant"], [])
-        level = len(chain) + 1
-        payloads[row["uuid"]] = {
-            "uuid": row["uuid"],
-            "code": row["code"],
-            "family": row["family"],
-            "family_variant": row["family_variant"],
-            "parent": row["parent"],
-            "root_parent": chain[-1]["code"] if chain else None,
-            "level": level,
-            # Every axis below this model: what a configurable product varies on.
-            "variant_axes": [axis for s in sets if (s.get("level") or 0) >= level for axis in s.get("axes", [])],
-            "values": values.get(row["uuid"], []),
-            "categories": categories.describe(own_categories),
-            "associations": row["associations"] or {},
-            "quantified_associations": row["quantified_associations"] or {},
-            "updated_at": _iso(row["updated"]),
-        }
-    return payloads
+    return {
+        r["uuid"]: _product_model(
+            r, _chain(models, r["parent"]), values.get(r["uuid"], []), categories, axes.get(r["family_variant"], [])
+        )
+        for r in rows
+    }
 
 
-def reference_payloads(conn: Connection, entity_type: str, keys: Sequence[str]) -> dict[str, dict]:
-    """Attributes, options, families, family variants, categories: their tracked fields."""
-    entity = get(entity_type)
-    table = entity.table
-    payloads = {}
-    for row in conn.execute(select(table).where(table.c.uuid.in_(keys))).mappings():
-        payload = {"uuid": row["uuid"], **{name: row[name] for name in entity.fields}}
-        if "updated" in row:
-            payload["updated_at"] = _iso(row["updated"])
-        payloads[row["uuid"]] = payload
+def _store_payloads(conn: Connection, entity_type: str, keys: Sequence[str], categories: CategoryIndex) -> dict:
+    table = get(entity_type).table
+    rows = [dict(r) for r in conn.execute(select(table).where(table.c.uuid.in_(keys))).mappings()]
+    values = _values_by_key(effective_values(conn, entity_type, keys)) if entity_type in VALUED else {}
+    return _assemble(conn, entity_type, rows, values, categories)
+
+
+def from_staging(
+    conn: Connection,
+    entity_type: str,
+    staged: Sequence[tuple[str, dict[str, Any], str | None, Any]],
+    categories: CategoryIndex,
+) -> dict[str, dict]:
+    """Payloads of just-written entities from their staged form: (key, fields, values JSON, updated).
+
+    The same payload the store would give, without reading back what was just written; entities
+    with a parent model inherit values, so those are read from the store.
+    """
+    own: list[dict[str, Any]] = []
+    values: dict[str, list[dict]] = {}
+    inheriting: list[str] = []
+    has_updated = "updated" in get(entity_type).table.c
+    for key, fields, values_json, updated in staged:
+        if entity_type in VALUED and fields.get("parent"):
+            inheriting.append(key)
+            continue
+        own.append({"uuid": key, **fields, "updated": updated} if has_updated else {"uuid": key, **fields})
+        if values_json:
+            values[key] = [
+                {"attribute_code": a, "channel": c or None, "locale": loc or None, "value": load_json(v), "unit": u}
+                for a, c, loc, v, u in load_json(values_json)
+            ]
+    payloads = _assemble(conn, entity_type, own, values, categories)
+    if inheriting:
+        payloads.update(build(conn, entity_type, inheriting, categories))
     return payloads
 
 
@@ -224,12 +281,7 @@ def build(conn: Connection, entity_type: str, keys: Sequence[str], categories: C
     """Payloads of `keys` as the store holds them now (inside the caller's transaction)."""
     out: dict[str, dict] = {}
     for chunk in chunks(list(keys)):
-        if entity_type == "product":
-            out.update(product_payloads(conn, chunk, categories))
-        elif entity_type == "product_model":
-            out.update(product_model_payloads(conn, chunk, categories))
-        else:
-            out.update(reference_payloads(conn, entity_type, chunk))
+        out.update(_store_payloads(conn, entity_type, chunk, categories))
     return out
 
 

@@ -14,14 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from iec_pipeline.catalog.normalize import Normalized
+from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import (
     StagingChange,
     StagingEntity,
     StagingScope,
-    StagingValue,
 )
 
 STALE_AFTER = timedelta(days=2)
+ENTITY_COLUMNS = ("sync_id", "entity_type", "key", "code", "content_hash", "updated", "fetched_at", "fields", "values")
 
 
 def utcnow() -> datetime:
@@ -39,7 +40,6 @@ class Stager:
         self.max_updated: datetime | None = None
         self.sample: list[str] = []
         self._lock = threading.Lock()
-        self._page = 0
 
     def begin(
         self,
@@ -51,10 +51,11 @@ class Stager:
         """Declares what this fetch covers, replacing anything an earlier attempt staged."""
         key = (StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type)
         with self.engine.begin() as conn:
-            for table in (StagingEntity, StagingValue):
-                conn.execute(
-                    delete(table).where((table.sync_id == self.sync_id) & (table.entity_type == self.entity_type))
+            conn.execute(
+                delete(StagingEntity).where(
+                    (StagingEntity.sync_id == self.sync_id) & (StagingEntity.entity_type == self.entity_type)
                 )
+            )
             conn.execute(delete(StagingScope).where(key))
             conn.execute(
                 insert(StagingScope).values(
@@ -74,46 +75,21 @@ class Stager:
     def write_page(self, items: Sequence[Normalized]) -> None:
         if not items:
             return
-        with self._lock:
-            self._page += 1
-            page = self._page
         fetched_at = utcnow()
-        entity_rows = [
-            {
-                "sync_id": self.sync_id,
-                "entity_type": self.entity_type,
-                "key": item.key,
-                "code": item.code,
-                "content_hash": item.content_hash,
-                "updated": item.updated,
-                "fetched_at": fetched_at,
-                "page": page,
-                "fields": item.fields,
-            }
-            for item in items
-        ]
-        value_rows = [
-            {
-                "sync_id": self.sync_id,
-                "entity_type": self.entity_type,
-                "key": item.key,
-                "page": page,
-                "attribute_code": row.attribute_code,
-                "channel": row.channel,
-                "locale": row.locale,
-                "value": row.value,
-                "unit": row.unit,
-            }
-            for item in items
-            for row in item.values
-        ]
+        sync, kind = self.sync_id, self.entity_type
+        rows = []
+        values = 0
+        for item in items:
+            fields, encoded_values, content_hash = item.encoded()
+            rows.append(
+                (sync, kind, item.key, item.code, content_hash, item.updated, fetched_at, fields, encoded_values)
+            )
+            values += len(item.values)
         with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(StagingEntity.__table__), entity_rows)
-            if value_rows:
-                conn.execute(insert(StagingValue.__table__), value_rows)
+            bulk_insert(conn, "staging_entities", ENTITY_COLUMNS, rows)
             self.fetched += len(items)
             self.pages += 1
-            self.values += len(value_rows)
+            self.values += values
             for item in items:
                 if item.updated is not None and (self.max_updated is None or item.updated > self.max_updated):
                     self.max_updated = item.updated
@@ -146,7 +122,7 @@ def purge_stale(engine: Engine) -> int:
                 .having(func.max(StagingScope.started_at) < cutoff)
             )
         ]
-        for table in (StagingValue, StagingEntity, StagingScope, StagingChange):
+        for table in (StagingEntity, StagingScope, StagingChange):
             if stale:
                 conn.execute(delete(table).where(table.sync_id.in_(stale)))
     return len(stale)
@@ -154,5 +130,5 @@ def purge_stale(engine: Engine) -> int:
 
 def clear(conn, sync_id: str) -> None:
     """Removes everything one sync staged (called inside the diff's transaction)."""
-    for table in (StagingValue, StagingEntity, StagingScope, StagingChange):
+    for table in (StagingEntity, StagingScope, StagingChange):
         conn.execute(delete(table).where(table.sync_id == sync_id))

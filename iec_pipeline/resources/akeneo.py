@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 import httpx
+import orjson
 from pydantic import Field, PrivateAttr
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -222,7 +223,7 @@ class AkeneoClient:
         response = self.request("GET", path, params=params)
         if response.status_code == 404:
             raise AkeneoError("GET", _endpoint(self.url(path)), 404, _akeneo_message(response))
-        return response.json()
+        return orjson.loads(response.content)
 
     def get_optional(self, path: str) -> dict[str, Any] | None:
         """One item, or None when Akeneo says it does not exist (404)."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -82,6 +84,30 @@ def upgrade(url: str) -> None:
         config = alembic_config(url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """executemany straight to the driver: for hot paths whose JSON is already canonical text.
+
+    Datetimes are spelled as SQLAlchemy spells them on SQLite, so SQL comparisons stay exact.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        from iec_pipeline.store.models import Base
+
+        types = Base.metadata.tables[table].c
+        dated = [i for i, name in enumerate(columns) if isinstance(types[name].type, DateTime)]
+        if dated:
+            rows = [tuple(_sqlite_value(v) if i in dated else v for i, v in enumerate(row)) for row in rows]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join([mark] * len(columns))})'
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def _sqlite_value(value: Any) -> Any:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
 @contextmanager

@@ -12,10 +12,10 @@ Conventions that keep the diff set-based and portable:
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -38,7 +38,11 @@ NAMING = {
 
 def canonical_json(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def load_json(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 class CanonicalJSON(TypeDecorator):
@@ -53,7 +57,7 @@ class CanonicalJSON(TypeDecorator):
         return canonical_json(value)
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else orjson.loads(value)
 
 
 class Base(DeclarativeBase):
@@ -197,7 +201,11 @@ class StagingScope(Base):
 
 
 class StagingEntity(Base):
-    """One fetched entity, normalized, waiting for the diff. `fields` are its top-level fields."""
+    """One fetched entity, normalized, waiting for the diff: its top-level fields and its values.
+
+    Values stay one JSON document per entity here (one row per entity is what keeps fetching at the
+    speed of the listing); the diff explodes them into `product_attribute_values` rows.
+    """
 
     __tablename__ = "staging_entities"
     __table_args__ = (Index("ix_staging_entities_sync", "sync_id", "entity_type", "key"),)
@@ -209,26 +217,10 @@ class StagingEntity(Base):
     content_hash: Mapped[str] = mapped_column(String(40))
     updated: Mapped[datetime | None] = mapped_column(DateTime)
     fetched_at: Mapped[datetime] = mapped_column(DateTime)
-    page: Mapped[int] = mapped_column(Integer)  # fetch order: the newest copy of a key wins
     fields: Mapped[dict] = mapped_column(CanonicalJSON)
+    # EAV values as canonical JSON text: [[attribute, channel, locale, value as canonical JSON, unit], ...]
+    values: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str | None] = mapped_column(String(10))  # set by the diff: create | update
-
-
-class StagingValue(Base):
-    """One fetched EAV value, normalized like `product_attribute_values`."""
-
-    __tablename__ = "staging_values"
-    __table_args__ = (Index("ix_staging_values_sync", "sync_id", "entity_type", "key"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sync_id: Mapped[str] = mapped_column(String(64))
-    entity_type: Mapped[str] = mapped_column(String(30))
-    key: Mapped[str] = mapped_column(String(36))
-    page: Mapped[int] = mapped_column(Integer)
-    attribute_code: Mapped[str] = mapped_column(String(255))
-    channel: Mapped[str] = mapped_column(String(100), default="")
-    locale: Mapped[str] = mapped_column(String(20), default="")
-    value: Mapped[Any] = mapped_column(CanonicalJSON)
-    unit: Mapped[str | None] = mapped_column(String(100))
 
 
 class StagingChange(Base):

@@ -158,8 +158,8 @@ def upgrade() -> None:
     sa.Column('content_hash', sa.String(length=40), nullable=False),
     sa.Column('updated', sa.DateTime(), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
-    sa.Column('page', sa.Integer(), nullable=False),
     sa.Column('fields', iec_pipeline.store.models.CanonicalJSON(), nullable=False),
+    sa.Column('values', sa.Text(), nullable=True),
     sa.Column('action', sa.String(length=10), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staging_entities'))
     )
@@ -181,22 +181,6 @@ def upgrade() -> None:
     sa.Column('max_updated', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('sync_id', 'entity_type', name=op.f('pk_staging_scopes'))
     )
-    op.create_table('staging_values',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('sync_id', sa.String(length=64), nullable=False),
-    sa.Column('entity_type', sa.String(length=30), nullable=False),
-    sa.Column('key', sa.String(length=36), nullable=False),
-    sa.Column('page', sa.Integer(), nullable=False),
-    sa.Column('attribute_code', sa.String(length=255), nullable=False),
-    sa.Column('channel', sa.String(length=100), nullable=False),
-    sa.Column('locale', sa.String(length=20), nullable=False),
-    sa.Column('value', iec_pipeline.store.models.CanonicalJSON(), nullable=False),
-    sa.Column('unit', sa.String(length=100), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_staging_values'))
-    )
-    with op.batch_alter_table('staging_values', schema=None) as batch_op:
-        batch_op.create_index('ix_staging_values_sync', ['sync_id', 'entity_type', 'key'], unique=False)
-
     op.create_table('sync_state',
     sa.Column('entity_type', sa.String(length=30), nullable=False),
     sa.Column('watermark', sa.DateTime(), nullable=True),
@@ -210,10 +194,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('sync_state')
-    with op.batch_alter_table('staging_values', schema=None) as batch_op:
-        batch_op.drop_index('ix_staging_values_sync')
-
-    op.drop_table('staging_values')
     op.drop_table('staging_scopes')
     with op.batch_alter_table('staging_entities', schema=None) as batch_op:
         batch_op.drop_index('ix_staging_entities_sync')
