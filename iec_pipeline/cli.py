@@ -134,6 +134,168 @@ def mutations(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- integrations and delivery --------------------------------------------------------------------
+
+
+def _integrations_or_exit():
+    from iec_pipeline import integrations
+    from iec_pipeline.settings import Settings
+
+    path = Settings.from_env().integrations_file
+    try:
+        return integrations.load(path)
+    except integrations.IntegrationConfigError as error:
+        print(f"{path}: {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+@command("integrations validate")
+def integrations_validate(args: argparse.Namespace) -> int:
+    from iec_pipeline.settings import Settings
+
+    loaded = _integrations_or_exit()
+    path = Settings.from_env().integrations_file
+    if not path.exists():
+        print(f"{path} does not exist: no integrations declared")
+    for item in loaded:
+        state = "enabled" if item.spec.enabled else "disabled"
+        print(f"ok  {item.name:<20} driver {item.spec.driver:<10} {state}, {len(item.spec.entity_types)} entity types")
+    return 0
+
+
+@command("integrations list")
+def integrations_list(args: argparse.Namespace) -> int:
+    from iec_pipeline.store.queries import job_counts
+
+    loaded = _integrations_or_exit()
+    counts = job_counts(_store_url())
+    rows = [
+        {
+            "name": i.name,
+            "driver": i.spec.driver,
+            "enabled": i.spec.enabled,
+            "scope": i.spec.scope,
+            "entity_types": i.spec.entity_types,
+            "jobs": counts.get(i.name, {}),
+        }  # fmt: skip
+        for i in loaded
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(
+                f"{row['name']:<20} {row['driver']:<10} {'enabled' if row['enabled'] else 'disabled':<9} {row['jobs']}"
+            )
+    return 0
+
+
+@command("drivers")
+def drivers_list(args: argparse.Namespace) -> int:
+    from drivers import registry
+
+    described = [driver.describe() for driver in registry.discover().values()]
+    if args.json:
+        _print_json({"drivers": described, "failed_to_load": registry.broken()})
+        return 0
+    for d in described:
+        print(f"{d['name']} {d['version']} ({d['type']}): {d['description']}")
+        print(f"  entity types: {', '.join(d['entity_types'])}")
+        hooks = ", ".join(f"{h['point']} -> {h['method']} ({h['mode']})" for h in d["hooks"]) or "none"
+        print(f"  hooks: {hooks}")
+        print("  configuration:")
+        for f in d["configuration"]:
+            flags = ("required" if f["required"] else f"default {f['default']!r}") + (
+                ", secret: {env: NAME}" if f["secret"] else ""
+            )
+            print(f"    {f['name']:<22} {f['type']:<18} {flags} - {f['description']}")
+    for name, reason in registry.broken().items():
+        print(f"{name}: FAILED TO LOAD: {reason}", file=sys.stderr)
+    return 0
+
+
+@command("deliver")
+def deliver(args: argparse.Namespace) -> int:
+    from iec_pipeline import integrations
+    from iec_pipeline.delivery_runs import deliver_due
+    from iec_pipeline.store.db import get_engine
+
+    declared = _integrations_or_exit()
+    url = _store_url()
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        integrations.sync_to_store(conn, declared)
+    outcome = deliver_due(
+        _instance(), engine, integration=args.integration, wait=args.wait, timeout=args.timeout,
+        on_progress=lambda message: print(message, flush=True),
+    )  # fmt: skip
+    print(
+        f"delivery: {len(outcome.runs)} run(s), {outcome.delivered} delivered, {outcome.open_jobs} job(s) still open"
+        + (", TIMED OUT" if outcome.timed_out else "")
+    )
+    for run_id in outcome.failed_runs:
+        print(f"run {run_id} failed (see it in the Dagster UI)", file=sys.stderr)
+    return 1 if outcome.failed_runs or outcome.timed_out else 0
+
+
+@command("jobs")
+def jobs(args: argparse.Namespace) -> int:
+    from iec_pipeline.store.queries import list_jobs
+
+    if args.jobs_command == "retry":
+        return jobs_retry(args)
+    rows = list_jobs(_store_url(), status=args.status, integration=args.integration, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            error = f"  {r['last_error'][:80]}" if r["last_error"] else ""
+            where = f"{r['queue']:<22} {r['entity_type']:<16} {r['code']}"
+            print(f"{r['id']:>8} {r['integration']:<14} {r['status']:<10} {where}{error}")
+    return 0
+
+
+def jobs_retry(args: argparse.Namespace) -> int:
+    from iec_pipeline.delivery import mutation_jobs as ledger
+    from iec_pipeline.store.db import get_engine
+
+    if not args.dead:
+        print("iec jobs retry: say which jobs: --dead", file=sys.stderr)
+        return 2
+    with get_engine(_store_url()).begin() as conn:
+        count = ledger.retry_dead(conn, args.integration)
+    print(f"{count} dead job(s) pending again")
+    return 0
+
+
+@command("connections")
+def connections(args: argparse.Namespace) -> int:
+    from iec_pipeline import connections as links
+
+    url = _store_url()
+    if args.connections_command == "list":
+        rows = links.list_connections(url, args.integration)
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(f"{r['integration']:<20} {r['entity_type']:<16} {r['code']}")
+        return 0
+    try:
+        if args.connections_command == "add":
+            n = links.add(url, args.integration, args.entity_type, args.codes)
+            print(f"{n} connection(s) to {args.integration}")
+        else:
+            n = links.remove(url, args.integration, args.entity_type, args.codes)
+            print(f"{n} connection(s) removed from {args.integration}")
+    except LookupError as error:
+        print(f"iec connections: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -171,6 +333,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="JSON array of {id, entity_type, entity_uuid, code, operation, changed_fields, created_at}",
     )
+
+    integrations = sub.add_parser("integrations", help="the integrations declared in $IEC_INTEGRATIONS")
+    isub = integrations.add_subparsers(dest="integrations_command", required=True)
+    isub.add_parser("validate", help="check the file against each driver's configuration; exit 1 on any problem")
+    p = isub.add_parser("list", help="declared integrations and their job counts")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "drivers", help="installed drivers (entry points iec.drivers): entity types, hooks, configuration"
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("deliver", help="launch delivery runs for due jobs (the same Dagster job the sensor launches)")
+    p.add_argument("--wait", action="store_true", help="keep going through scheduled retries until no job is open")
+    p.add_argument("--integration", metavar="NAME", help="only this integration")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="give up waiting after S seconds (600)")
+
+    p = sub.add_parser("jobs", help="mutation jobs (one per mutation and integration)")
+    p.add_argument("jobs_command", nargs="?", choices=["retry"], help="retry: requeue jobs (with --dead)")
+    p.add_argument("--status", choices=["pending", "running", "success", "failed", "dead", "superseded"])
+    p.add_argument("--integration", metavar="NAME")
+    p.add_argument("--dead", action="store_true", help="with retry: requeue dead jobs")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON array of {id, mutation_id, integration, entity_type, code, operation, status, priority, queue,"
+        " attempts, last_error}",
+    )
+
+    connections = sub.add_parser("connections", help="entities connected to integrations with scope: connected")
+    csub = connections.add_subparsers(dest="connections_command", required=True)
+    for name, text in (("add", "connect entities"), ("remove", "disconnect entities")):
+        p = csub.add_parser(name, help=text)
+        p.add_argument("integration", metavar="INTEGRATION")
+        p.add_argument("entity_type", choices=NAMES, metavar="ENTITY_TYPE")
+        p.add_argument("codes", nargs="+", metavar="CODE", help="codes (products: identifier or uuid)")
+    p = csub.add_parser("list", help="list connections")
+    p.add_argument("--integration", metavar="NAME")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -182,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.command
     if name == "db":
         name = f"db {args.db_command}"
+    elif name == "integrations":
+        name = f"integrations {args.integrations_command}"
     return COMMANDS[name](args)
 
 

@@ -6,9 +6,11 @@ import dagster as dg
 
 from iec_pipeline.assets.akeneo import fetch_assets
 from iec_pipeline.assets.diff import catalog_diff, diff_checks
+from iec_pipeline.delivery.job import async_hooks_job, deliver_mutations_job
 from iec_pipeline.jobs import SYNC_JOB, akeneo_incremental_sync, akeneo_nightly_full_sync, akeneo_sync_job
 from iec_pipeline.resources.akeneo import AkeneoResource
 from iec_pipeline.resources.store import StoreResource
+from iec_pipeline.sensors.delivery import delivery_sensor
 
 
 def resources() -> dict:
@@ -27,8 +29,9 @@ def resources() -> dict:
 defs = dg.Definitions(
     assets=[*fetch_assets, catalog_diff],
     asset_checks=diff_checks,
-    jobs=[akeneo_sync_job],
+    jobs=[akeneo_sync_job, deliver_mutations_job, async_hooks_job],
     schedules=[akeneo_incremental_sync, akeneo_nightly_full_sync],
+    sensors=[delivery_sensor],
     resources=resources(),
 )
 
@@ -36,3 +39,7 @@ defs = dg.Definitions(
 def sync_job() -> dg.JobDefinition:
     """Module-level accessor so `dg.reconstructable` can rebuild the job in any process."""
     return defs.resolve_job_def(SYNC_JOB)
+
+
+def deliver_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(deliver_mutations_job.name)

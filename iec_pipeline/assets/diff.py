@@ -8,12 +8,15 @@ import time
 import dagster as dg
 from sqlalchemy import and_, exists, func, select
 
+from iec_pipeline import integrations
 from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
 from iec_pipeline.assets.partitions import AKENEO_PARTITIONS
 from iec_pipeline.catalog.diff import apply_sync
 from iec_pipeline.catalog.entities import ENTITY_TYPES
+from iec_pipeline.fanout import fan_out
 from iec_pipeline.faults import crash_point
 from iec_pipeline.resources.store import StoreResource
+from iec_pipeline.settings import Settings
 from iec_pipeline.store.models import (
     Family,
     Mutation,
@@ -35,7 +38,15 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
     crash_point("diff.start")  # the reliability tests' "between fetch and apply"
     started = time.monotonic()
     sync_id = sync_id_of(context)
-    result = apply_sync(store.engine(), sync_id, log=context.log)
+    declared = integrations.load(Settings.from_env().integrations_file)  # invalid: fail before any work
+    jobs = 0
+
+    def record_integrations_and_fan_out(conn, sync_id: str) -> None:
+        nonlocal jobs
+        integrations.sync_to_store(conn, declared)
+        jobs = fan_out(conn, sync_id, declared)
+
+    result = apply_sync(store.engine(), sync_id, log=context.log, after_mutations=record_integrations_and_fan_out)
     seconds = time.monotonic() - started
     by_operation = result.by_operation()
     context.log.info(
@@ -52,6 +63,8 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
         "stale_skipped": sum(result.stale.values()),
         "top_changed_fields": dg.MetadataValue.json(dict(result.field_counts.most_common(10))),
         "sample": dg.MetadataValue.json(result.sample),
+        "jobs": jobs,
+        "integrations": dg.MetadataValue.json([i.name for i in declared if i.spec.enabled]),
         "first_mutation_id": result.first_id or 0,
         "last_mutation_id": result.last_id or 0,
         "entity_types": dg.MetadataValue.json(result.types),

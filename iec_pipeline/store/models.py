@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -253,3 +254,105 @@ class Mutation(Base):
     changed_fields: Mapped[list] = mapped_column(CanonicalJSON)
     sync_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Integration(Base):
+    """An integration declared in the YAML at IEC_INTEGRATIONS, synced here at each run.
+
+    `configuration` keeps secrets as {"env": NAME} references, never their values.
+    """
+
+    __tablename__ = "integrations"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    driver: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    entity_types: Mapped[list] = mapped_column(CanonicalJSON)
+    scope: Mapped[str] = mapped_column(String(20))  # all | connected
+    priority_map: Mapped[dict] = mapped_column(CanonicalJSON)
+    retry_attempts: Mapped[int] = mapped_column(Integer)
+    retry_delay_seconds: Mapped[float] = mapped_column(Float)
+    configuration: Mapped[dict] = mapped_column(CanonicalJSON)
+    declared: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the YAML
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IntegrationConnection(Base):
+    """An entity explicitly connected to an integration whose scope is `connected`."""
+
+    __tablename__ = "integration_connections"
+    __table_args__ = (UniqueConstraint("integration", "entity_type", "entity_uuid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_uuid: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(511))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MutationJob(Base):
+    """IEC's MutationJob: one mutation to deliver to one integration."""
+
+    __tablename__ = "mutation_jobs"
+    __table_args__ = (
+        UniqueConstraint("mutation_id", "integration"),
+        Index("ix_mutation_jobs_due", "integration", "queue", "status", "next_attempt_at"),
+        Index("ix_mutation_jobs_entity", "integration", "entity_uuid", "status"),
+        Index("ix_mutation_jobs_run", "status", "run_id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mutation_id: Mapped[int] = mapped_column(Integer)
+    integration: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_uuid: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(511))
+    operation: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))  # pending running success failed dead superseded
+    priority: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(100))  # host:pid of the process delivering it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    hook_state: Mapped[str | None] = mapped_column(String(20))  # async hooks: waiting | done
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EntityMapping(Base):
+    """IEC's entity mapping: where an entity lives in an integration's target (external id/data)."""
+
+    __tablename__ = "entity_mappings"
+    __table_args__ = (UniqueConstraint("integration", "entity_type", "entity_uuid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_uuid: Mapped[str] = mapped_column(String(36))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_data: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookDrop(Base):
+    """One Akeneo event as received (a "drop"), written before the receiver answers 2xx."""
+
+    __tablename__ = "webhook_drops"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    scheme: Mapped[str] = mapped_column(String(20))  # event_platform | events_api
+    type: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    entity_type: Mapped[str | None] = mapped_column(String(30))  # IEC type, None if not one IEC tracks
+    code_or_uuid: Mapped[str | None] = mapped_column(String(511))
+    action: Mapped[str | None] = mapped_column(String(20))  # created | updated | deleted
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    raw_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new | processed | ignored
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    run_id: Mapped[str | None] = mapped_column(String(64))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from iec_pipeline.catalog.entities import ENTITY_TYPES
 from iec_pipeline.store.db import get_engine
-from iec_pipeline.store.models import Mutation, SyncState
+from iec_pipeline.store.models import Mutation, MutationJob, SyncState
 
 
 def _iso(value) -> str | None:
@@ -67,3 +67,34 @@ def list_mutations(
             }
             for row in conn.execute(query)
         ]
+
+
+def list_jobs(
+    url: str, status: str | None = None, integration: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    j = MutationJob
+    query = select(
+        j.id, j.mutation_id, j.integration, j.entity_type, j.code, j.operation, j.status, j.priority, j.queue,
+        j.attempts, j.last_error,
+    ).order_by(j.id)  # fmt: skip
+    if status is not None:
+        query = query.where(j.status == status)
+    if integration is not None:
+        query = query.where(j.integration == integration)
+    if limit is not None:
+        query = query.limit(limit)
+    with get_engine(url).connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def job_counts(url: str) -> dict[str, dict[str, int]]:
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            select(MutationJob.integration, MutationJob.status, func.count()).group_by(
+                MutationJob.integration, MutationJob.status
+            )
+        ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for integration, status, n in rows:
+        counts.setdefault(integration, {})[status] = n
+    return counts

@@ -1,0 +1,65 @@
+"""What a driver sees of IEC while it delivers: its integration, a logger, a clock, mappings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from drivers.models import MappingData
+
+
+class EntityMappingService(Protocol):
+    """IEC's EntityMappingServiceInterface over table `entity_mappings`, for one integration."""
+
+    def find(self, entity_type: str, entity_uuid: str) -> MappingData | None: ...
+
+    def find_many(self, entity_type: str, entity_uuids: list[str]) -> dict[str, MappingData]: ...
+
+    def save(
+        self, entity_type: str, entity_uuid: str, external_id: str | None, external_data: dict | None = None
+    ) -> MappingData:
+        """Creates or updates (upsert) the mapping."""
+        ...
+
+    def delete(self, entity_type: str, entity_uuid: str) -> None: ...
+
+
+class InMemoryMappings:
+    """An EntityMappingService in a dict: for driver unit tests and the contract suite."""
+
+    def __init__(self, integration: str) -> None:
+        self.integration = integration
+        self.rows: dict[tuple[str, str], MappingData] = {}
+
+    def find(self, entity_type: str, entity_uuid: str) -> MappingData | None:
+        return self.rows.get((entity_type, entity_uuid))
+
+    def find_many(self, entity_type: str, entity_uuids: list[str]) -> dict[str, MappingData]:
+        return {u: m for u in entity_uuids if (m := self.rows.get((entity_type, u))) is not None}
+
+    def save(
+        self, entity_type: str, entity_uuid: str, external_id: str | None, external_data: dict | None = None
+    ) -> MappingData:
+        mapping = MappingData(
+            entity_type=entity_type, entity_uuid=entity_uuid, integration=self.integration,
+            external_id=external_id, external_data=external_data or {},
+        )  # fmt: skip
+        self.rows[(entity_type, entity_uuid)] = mapping
+        return mapping
+
+    def delete(self, entity_type: str, entity_uuid: str) -> None:
+        self.rows.pop((entity_type, entity_uuid), None)
+
+
+@dataclass
+class IntegrationContext:
+    """IEC's IntegrationContextInterface: who is delivering, and the services a driver may use."""
+
+    integration: str
+    mappings: EntityMappingService
+    log: logging.Logger | Any = field(default_factory=lambda: logging.getLogger("iec.driver"))
+    clock: Callable[[], float] = time.time
+    settings: dict[str, Any] = field(default_factory=dict)  # the integration's non-driver settings

@@ -1,0 +1,85 @@
+"""Values exchanged between IEC and drivers (IEC's MutationData / MappingData), frozen."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Operation = Literal["created", "updated", "deleted"]
+ENTITY_TYPES = ("attribute", "attribute_option", "family", "family_variant", "category", "product_model", "product")
+_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4f0e-9a55-1ec0a7e1c0de")
+
+
+def entity_uuid(entity_type: str, code: str) -> str:
+    """IEC's uuid of an entity Akeneo identifies by code (products bring their own uuid).
+
+    Lets a driver find the mapping of a referenced entity (a product's category, an option).
+    """
+    return str(uuid.uuid5(_NAMESPACE, f"{entity_type}:{code}"))
+
+
+class MutationData(BaseModel):
+    """One change to deliver: the entity's full state (`payload`) and what changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mutation_id: int
+    entity_type: str
+    entity_uuid: str
+    code: str
+    operation: Operation
+    payload: dict[str, Any]
+    changed_fields: list[str] = Field(default_factory=list)
+    previous: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+    def value(self, attribute: str, locale: str | None = None, channel: str | None = None) -> Any:
+        """The payload's value of `attribute` for exactly this locale and channel, or None."""
+        for v in self.payload.get("values") or ():
+            if v["attribute_code"] == attribute and v.get("locale") == locale and v.get("channel") == channel:
+                return v["value"]
+        return None
+
+
+class MappingData(BaseModel):
+    """Where an IEC entity lives in one integration's target (e.g. a Magento id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entity_type: str
+    entity_uuid: str
+    integration: str
+    external_id: str | None = None
+    external_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeliveryResult(BaseModel):
+    """What happened to one mutation. `retryable`: try again later; `permanent`: never will work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["success", "retryable", "permanent"]
+    message: str | None = None
+    external_id: str | None = None
+    external_data: dict[str, Any] | None = None
+    forget_mapping: bool = False  # the target no longer has the entity (after a delete)
+    retry_after: float | None = None  # seconds the target asked us to wait (429 Retry-After)
+
+    @classmethod
+    def success(
+        cls, external_id: str | None = None, external_data: dict[str, Any] | None = None, forget_mapping: bool = False
+    ) -> DeliveryResult:
+        return cls(
+            status="success", external_id=external_id, external_data=external_data, forget_mapping=forget_mapping
+        )
+
+    @classmethod
+    def retryable(cls, message: str, retry_after: float | None = None) -> DeliveryResult:
+        return cls(status="retryable", message=message, retry_after=retry_after)
+
+    @classmethod
+    def permanent(cls, message: str) -> DeliveryResult:
+        return cls(status="permanent", message=message)

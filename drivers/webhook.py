@@ -1,0 +1,92 @@
+"""The built-in `webhook` driver: POSTs each mutation as signed JSON to a URL.
+
+Headers: `X-IEC-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (the receiver recomputes
+it with the shared secret) and `Idempotency-Key`, stable per mutation and integration, so a
+receiver can apply a redelivered mutation (after a crash or a timeout) only once.
+2xx -> success; 408, 429, 5xx, timeouts and network errors -> retryable; other 4xx -> permanent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from typing import ClassVar
+
+import httpx
+import orjson
+from pydantic import Field, PrivateAttr
+
+from drivers.base import Driver, Secret
+from drivers.context import IntegrationContext
+from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
+
+RETRYABLE = frozenset({408, 425, 429})
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def idempotency_key(integration: str, mutation_id: int) -> str:
+    return hashlib.sha256(f"iec:{integration}:{mutation_id}".encode()).hexdigest()[:40]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+class WebhookDriver(Driver):
+    """Signed JSON webhooks: every mutation, as IEC's MutationData."""
+
+    name: ClassVar[str] = "webhook"
+    type: ClassVar[str] = "webhook"
+    version: ClassVar[str] = "1.0"
+    description: ClassVar[str] = "POSTs each mutation as JSON, signed with HMAC-SHA256, with an Idempotency-Key"
+    supported_entity_types: ClassVar[tuple[str, ...]] = ENTITY_TYPES
+
+    url: str = Field(description="Where mutations are POSTed")
+    secret: Secret = Field(description="Shared secret of the HMAC signature; write {env: NAME}")
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout")
+
+    _client: httpx.Client | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def open(self, context: IntegrationContext) -> None:
+        self._client = httpx.Client(
+            timeout=self.timeout_seconds,
+            limits=httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def handle(self, mutation: MutationData, context: IntegrationContext) -> DeliveryResult:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self.open(context)
+        body = orjson.dumps(mutation.model_dump(mode="json"))
+        headers = {
+            "Content-Type": "application/json",
+            "X-IEC-Signature": signature(self.secret, body),
+            "Idempotency-Key": idempotency_key(context.integration, mutation.mutation_id),
+            "X-IEC-Integration": context.integration,
+        }
+        try:
+            response = self._client.post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return DeliveryResult.retryable(f"timeout after {self.timeout_seconds}s posting to {self.url}")
+        except httpx.TransportError as error:
+            return DeliveryResult.retryable(f"{type(error).__name__} posting to {self.url}")
+        if 200 <= response.status_code < 300:
+            return DeliveryResult.success(forget_mapping=mutation.operation == "deleted")
+        message = f"HTTP {response.status_code} from {self.url}: {response.text[:500]}"
+        if response.status_code >= 500 or response.status_code in RETRYABLE:
+            return DeliveryResult.retryable(message, retry_after=_retry_after(response))
+        return DeliveryResult.permanent(message)

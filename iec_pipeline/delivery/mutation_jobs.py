@@ -1,0 +1,360 @@
+"""The `mutation_jobs` ledger: what is due, claiming with a lease, recording results, recovery.
+
+Guarantees the delivery relies on:
+- per (integration, entity) never two jobs `running` at once, and delivery in mutation order: a
+  claim takes the NEWEST pending job of an entity (its payload is the full current state) and marks
+  the older pending ones `superseded` (their changed fields travel with it);
+- a job is claimed by exactly one run (claims are serialized per integration);
+- a result is recorded only by the run that still owns the job: a stalled run whose lease expired
+  and whose jobs were re-claimed changes nothing when it finally completes;
+- jobs of a run that is no longer alive go back to `pending` (their next delivery carries the same
+  idempotency key, so the target applies it once).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
+
+from drivers.models import DeliveryResult, MutationData
+from iec_pipeline.catalog.staging import utcnow
+from iec_pipeline.delivery.mappings import delete_mapping, save_mapping
+from iec_pipeline.store.models import Mutation, MutationJob
+
+J = MutationJob.__table__
+FINAL = ("success", "dead", "superseded")
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+@dataclass
+class Claim:
+    job_id: int
+    mutation_id: int
+    entity_type: str
+    entity_uuid: str
+    code: str
+    attempts: int
+    superseded: list[int] = field(default_factory=list)  # mutation ids folded into this delivery
+
+
+def _lock_integration(conn: Connection, integration: str) -> None:
+    """Claims of one integration are serialized (SQLite: BEGIN IMMEDIATE already is)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({zlib.crc32(integration.encode()) & 0x7FFFFFFF})")
+
+
+def worker_id() -> str:
+    """host:pid of this process: lets recovery tell a crashed worker from a slow one at once."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str | None) -> bool | None:
+    """True/False for a worker on this host; None when it cannot tell (another host)."""
+    if not worker or ":" not in worker:
+        return None
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(
+    conn: Connection, integration: str, queue: str | None, run_id: str, limit: int, lease_seconds: float
+) -> list[Claim]:
+    """Takes up to `limit` due jobs (most urgent first), one per entity, leased to `run_id`."""
+    _lock_integration(conn, integration)
+    now = utcnow()
+    other = J.alias("other")
+    same_entity = and_(other.c.integration == J.c.integration, other.c.entity_uuid == J.c.entity_uuid)
+    busy = exists(
+        select(1).where(same_entity, or_(other.c.status == "running", other.c.hook_state == "after"))
+    )  # in flight, or its previous delivery's async hooks have not reported yet
+    newer = exists(select(1).where(same_entity, other.c.status == "pending", other.c.id > J.c.id))
+    query = select(J.c.id, J.c.mutation_id, J.c.entity_type, J.c.entity_uuid, J.c.code, J.c.attempts).where(
+        J.c.integration == integration,
+        J.c.status == "pending",
+        J.c.hook_state.is_(None),
+        J.c.next_attempt_at <= now,
+        ~busy,
+        ~newer,
+    )
+    if queue is not None:
+        query = query.where(J.c.queue == queue)
+    rows = conn.execute(query.order_by(J.c.priority, J.c.id).limit(limit)).all()
+    if not rows:
+        return []
+    claims = [Claim(r.id, r.mutation_id, r.entity_type, r.entity_uuid, r.code, r.attempts) for r in rows]
+    by_entity = {c.entity_uuid: c for c in claims}
+    older = conn.execute(
+        select(J.c.id, J.c.entity_uuid, J.c.mutation_id).where(
+            J.c.integration == integration,
+            J.c.status == "pending",
+            J.c.entity_uuid.in_(list(by_entity)),
+            J.c.id.not_in([c.job_id for c in claims]),
+        )
+    ).all()
+    for job_id, entity_uuid, mutation_id in older:
+        owner = by_entity[entity_uuid]
+        if job_id < owner.job_id:
+            owner.superseded.append(mutation_id)
+            conn.execute(
+                update(J)
+                .where(J.c.id == job_id, J.c.status == "pending")
+                .values(status="superseded", superseded_by=owner.job_id, finished_at=now, updated_at=now)
+            )
+    conn.execute(
+        update(J)
+        .where(J.c.id.in_([c.job_id for c in claims]))
+        .values(
+            status="running",
+            run_id=run_id,
+            worker=worker_id(),
+            lease_until=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )  # fmt: skip
+    )
+    return claims
+
+
+def renew_lease(conn: Connection, run_id: str, lease_seconds: float) -> int:
+    """Heartbeat: a live run keeps its jobs; a dead one stops renewing and loses them."""
+    return conn.execute(
+        update(J)
+        .where(J.c.status == "running", J.c.run_id == run_id)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+    ).rowcount
+
+
+def load_mutations(conn: Connection, claims: Sequence[Claim]) -> list[MutationData]:
+    """The MutationData to send for each claim (superseded mutations folded in), in claim order."""
+    ids = {c.mutation_id for c in claims} | {m for c in claims for m in c.superseded}
+    rows = {
+        r.id: r
+        for r in conn.execute(
+            select(
+                Mutation.id, Mutation.entity_type, Mutation.entity_uuid, Mutation.code, Mutation.operation,
+                Mutation.payload, Mutation.previous, Mutation.changed_fields, Mutation.created_at,
+            ).where(Mutation.id.in_(sorted(ids)))
+        )
+    }  # fmt: skip
+    out = []
+    for c in claims:
+        row = rows[c.mutation_id]
+        changed = set(row.changed_fields or [])
+        operation = row.operation
+        previous = row.previous
+        if c.superseded:
+            folded = [rows[m] for m in sorted(c.superseded)]
+            for m in folded:
+                changed |= set(m.changed_fields or [])
+            # The target never saw the folded mutations: it may not have the entity yet.
+            if operation == "updated" and folded[0].operation == "created":
+                operation = "created"
+            previous = folded[0].previous
+        out.append(
+            MutationData(
+                mutation_id=row.id,
+                entity_type=row.entity_type,
+                entity_uuid=row.entity_uuid,
+                code=row.code,
+                operation=operation,
+                payload=row.payload,
+                changed_fields=sorted(changed),
+                previous=previous,
+                created_at=row.created_at,
+            )  # fmt: skip
+        )
+    return out
+
+
+def next_attempt(attempts: int, delay_seconds: float, retry_after: float | None, now: datetime) -> datetime:
+    """Exponential backoff with jitter, capped; never sooner than the target's Retry-After."""
+    delay = min(BACKOFF_CAP_SECONDS, delay_seconds * (2 ** max(attempts - 1, 0))) * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return now + timedelta(seconds=delay)
+
+
+@dataclass
+class Recorded:
+    success: int = 0
+    retried: int = 0
+    dead: int = 0
+    ignored: int = 0  # late results of jobs this run no longer owns
+
+
+def record(
+    conn: Connection,
+    integration: str,
+    run_id: str,
+    claims: Sequence[Claim],
+    results: Sequence[DeliveryResult],
+    retry_attempts: int,
+    retry_delay_seconds: float,
+    after_hooks: bool = False,
+) -> Recorded:
+    """Writes each result, only for jobs this run still owns; mappings change in the same transaction."""
+    now = utcnow()
+    outcome = Recorded()
+    owned = {
+        job_id
+        for (job_id,) in conn.execute(
+            select(J.c.id).where(J.c.id.in_([c.job_id for c in claims]), J.c.status == "running", J.c.run_id == run_id)
+        )
+    }
+    succeeded = []
+    for c, result in zip(claims, results, strict=True):
+        if c.job_id not in owned:
+            outcome.ignored += 1
+            continue
+        attempts = c.attempts + 1
+        if result.status == "success":
+            succeeded.append(c.job_id)
+            if result.forget_mapping:
+                delete_mapping(conn, integration, c.entity_type, c.entity_uuid)
+            elif result.external_id is not None or result.external_data is not None:
+                save_mapping(conn, integration, c.entity_type, c.entity_uuid, result.external_id, result.external_data)
+            continue
+        values: dict[str, Any] = {"attempts": attempts, "last_error": (result.message or "")[:4000], "updated_at": now}
+        if result.status == "permanent" or attempts > retry_attempts:
+            values.update(status="dead", finished_at=now, lease_until=None)
+            outcome.dead += 1
+        else:
+            values.update(
+                status="pending",
+                run_id=None,
+                worker=None,
+                lease_until=None,
+                next_attempt_at=next_attempt(attempts, retry_delay_seconds, result.retry_after, now),
+            )
+            outcome.retried += 1
+        conn.execute(update(J).where(J.c.id == c.job_id).values(**values))
+    if succeeded:
+        conn.execute(
+            update(J)
+            .where(J.c.id.in_(succeeded))
+            .values(
+                status="success",
+                attempts=J.c.attempts + 1,
+                last_error=None,
+                finished_at=now,
+                lease_until=None,
+                updated_at=now,
+                hook_state="after" if after_hooks else None,
+            )  # fmt: skip
+        )
+        outcome.success = len(succeeded)
+    return outcome
+
+
+def veto(conn: Connection, run_id: str, claim_: Claim, reason: str) -> None:
+    """A sync hook stopped this delivery: the job ends `superseded`, the reason kept."""
+    now = utcnow()
+    conn.execute(
+        update(J)
+        .where(J.c.id == claim_.job_id, J.c.run_id == run_id, J.c.status == "running")
+        .values(status="superseded", last_error=f"vetoed by hook: {reason}"[:4000], finished_at=now, updated_at=now)
+    )
+
+
+def release(conn: Connection, run_id: str, job_ids: Sequence[int]) -> None:
+    """Gives claimed jobs back (the run is stopping before it could send them)."""
+    conn.execute(
+        update(J)
+        .where(J.c.id.in_(list(job_ids)), J.c.run_id == run_id, J.c.status == "running")
+        .values(status="pending", run_id=None, worker=None, lease_until=None, updated_at=utcnow())
+    )
+
+
+def requeue_orphans(conn: Connection, run_alive: Callable[[str], bool | None]) -> int:
+    """Running jobs whose run is gone go back to pending: the run ended (Dagster says so), its
+    process is dead (same host), or its lease ran out (no heartbeat)."""
+    now = utcnow()
+    owners = conn.execute(select(J.c.run_id, J.c.worker).where(J.c.status == "running").distinct()).all()
+    gone = [
+        (run_id, worker)
+        for run_id, worker in owners
+        if run_id is None or run_alive(run_id) is False or worker_alive(worker) is False
+    ]
+    requeued = 0
+    for run_id, worker in gone:
+        requeued += conn.execute(
+            update(J)
+            .where(
+                J.c.status == "running",
+                J.c.run_id.is_not_distinct_from(run_id),
+                J.c.worker.is_not_distinct_from(worker),
+            )
+            .values(status="pending", run_id=None, worker=None, lease_until=None, updated_at=now)
+        ).rowcount
+    requeued += conn.execute(
+        update(J)
+        .where(J.c.status == "running", J.c.lease_until < now)
+        .values(status="pending", run_id=None, worker=None, lease_until=None, updated_at=now)
+    ).rowcount
+    return requeued
+
+
+@dataclass(frozen=True)
+class DueGroup:
+    integration: str
+    queue: str
+    jobs: int
+    priority: int
+    version: str  # changes whenever the set of due jobs does: part of the run_key
+
+
+def due_groups(conn: Connection, integration: str | None = None) -> list[DueGroup]:
+    query = (
+        select(
+            J.c.integration, J.c.queue, func.count(), func.min(J.c.priority), func.max(J.c.id), func.max(J.c.updated_at)
+        )
+        .where(J.c.status == "pending", J.c.hook_state.is_(None), J.c.next_attempt_at <= utcnow())
+        .group_by(J.c.integration, J.c.queue)
+    )
+    if integration is not None:
+        query = query.where(J.c.integration == integration)
+    return [
+        DueGroup(name, queue, count, priority, f"{max_id}-{updated:%Y%m%d%H%M%S%f}")
+        for name, queue, count, priority, max_id, updated in conn.execute(query)
+    ]
+
+
+def next_due_at(conn: Connection, integration: str | None = None) -> datetime | None:
+    query = select(func.min(J.c.next_attempt_at)).where(J.c.status == "pending")
+    if integration is not None:
+        query = query.where(J.c.integration == integration)
+    return conn.execute(query).scalar()
+
+
+def open_jobs(conn: Connection, integration: str | None = None) -> int:
+    query = select(func.count()).where(or_(J.c.status.in_(("pending", "running")), J.c.hook_state.is_not(None)))
+    if integration is not None:
+        query = query.where(J.c.integration == integration)
+    return conn.execute(query).scalar_one()
+
+
+def retry_dead(conn: Connection, integration: str | None = None) -> int:
+    """`iec jobs retry --dead`: dead jobs get a fresh set of attempts."""
+    query = (
+        update(J)
+        .where(J.c.status == "dead")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), finished_at=None, updated_at=utcnow())
+    )
+    if integration is not None:
+        query = query.where(J.c.integration == integration)
+    return conn.execute(query).rowcount
