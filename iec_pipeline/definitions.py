@@ -43,3 +43,7 @@ def sync_job() -> dg.JobDefinition:
 
 def deliver_job() -> dg.JobDefinition:
     return defs.resolve_job_def(deliver_mutations_job.name)
+
+
+def hooks_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(async_hooks_job.name)

@@ -6,11 +6,12 @@ import time
 from dataclasses import dataclass, field
 
 import dagster as dg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from iec_pipeline.delivery import mutation_jobs as ledger
 from iec_pipeline.fanout import dagster_priority
 from iec_pipeline.sensors.delivery import run_alive
+from iec_pipeline.store.models import MutationJob
 
 
 @dataclass
@@ -39,6 +40,26 @@ def run_delivery(
         },
         raise_on_error=False,
     )
+
+
+def run_hooks(instance: dg.DagsterInstance, integration: str) -> dg.ExecuteJobResult:
+    from iec_pipeline.definitions import hooks_job
+
+    return dg.execute_job(
+        dg.reconstructable(hooks_job),
+        instance,
+        run_config={"ops": {"run_async_hooks": {"config": {"integration": integration}}}},
+        tags={"iec/integration": integration, "iec/queue": "hooks"},
+        raise_on_error=False,
+    )
+
+
+def _parked(engine: Engine, integration: str | None) -> list[str]:
+    query = select(MutationJob.integration).where(MutationJob.hook_state.is_not(None)).distinct()
+    if integration is not None:
+        query = query.where(MutationJob.integration == integration)
+    with engine.connect() as conn:
+        return sorted(name for (name,) in conn.execute(query))
 
 
 def deliver_due(
@@ -71,6 +92,13 @@ def deliver_due(
             on_progress(
                 f"{group.integration}/{group.queue}: run {result.run_id} {'ok' if result.success else 'FAILED'}"
             )
+        for name in _parked(engine, integration):
+            result = run_hooks(instance, name)
+            with result:
+                outcome.runs.append(result.run_id)
+                if not result.success:
+                    outcome.failed_runs.append(result.run_id)
+            on_progress(f"{name}: async hooks run {result.run_id} {'ok' if result.success else 'FAILED'}")
         with engine.connect() as conn:
             outcome.open_jobs = ledger.open_jobs(conn, integration)
             next_due = ledger.next_due_at(conn, integration)
@@ -79,7 +107,7 @@ def deliver_due(
         if time.monotonic() >= deadline:
             outcome.timed_out = True
             return outcome
-        if not groups:
+        if not groups and not _parked(engine, integration):
             wait_for = 0.5
             if next_due is not None:
                 wait_for = max(0.2, min(5.0, (next_due - ledger.utcnow()).total_seconds()))

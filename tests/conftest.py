@@ -19,6 +19,7 @@ from iec_pipeline.sample_catalog import AkeneoSeeder
 from iec_pipeline.settings import PROJECT_ROOT
 from iec_pipeline.store import db
 from tests.support.akeneo_proxy import AkeneoProxy
+from tests.support.receiver import WebhookReceiver
 
 CLIENT_ID = "iec-test-client"
 CANARY_SECRET = "canary-secret-7f3a9c1e"
@@ -121,6 +122,18 @@ def iec_env(tmp_path, monkeypatch, akeneo, store_url) -> Iterator[IecEnv]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield IecEnv(store_url, home, env)
+
+
+@pytest.fixture
+def receiver(monkeypatch) -> Iterator[WebhookReceiver]:
+    """A local webhook target (signature checked, each Idempotency-Key applied once); its secret
+    is in $HOOK_SECRET for integrations that write `secret: {env: HOOK_SECRET}`."""
+    from tests.support.delivery import WEBHOOK_SECRET
+
+    monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
+    target = WebhookReceiver(WEBHOOK_SECRET)
+    yield target
+    target.stop()
 
 
 @pytest.fixture

@@ -9,64 +9,13 @@ from collections import Counter
 
 import dagster as dg
 import pytest
-import yaml
 
-from iec_pipeline.delivery_runs import deliver_due
 from iec_pipeline.sample_catalog import product_uuid, v
 from iec_pipeline.sensors.delivery import delivery_requests, delivery_sensor
 from iec_pipeline.store.db import get_engine
 from iec_pipeline.sync_runs import run_sync
-from tests.support import store
+from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
 from tests.support.receiver import WebhookReceiver
-
-WEBHOOK_SECRET = "canary-webhook-secret-93ad1f"
-ALL_TYPES = ["attribute", "attribute_option", "family", "family_variant", "category", "product_model", "product"]
-
-
-@pytest.fixture
-def receiver(monkeypatch):
-    monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
-    target = WebhookReceiver(WEBHOOK_SECRET)
-    yield target
-    target.stop()
-
-
-def declare(iec_env, *integrations: dict) -> None:
-    path = iec_env.env["IEC_INTEGRATIONS"]
-    with open(path, "w") as f:
-        yaml.safe_dump({"integrations": list(integrations)}, f)
-
-
-def webhook(name: str, url: str, **extra) -> dict:
-    return {
-        "name": name,
-        "driver": "webhook",
-        "entity_types": extra.pop("entity_types", ALL_TYPES),
-        "priority_map": extra.pop("priority_map", {"*": 150, "price": 10, "stock_qty": 10, "description": 240}),
-        "retry_attempts": extra.pop("retry_attempts", 3),
-        "retry_delay_seconds": extra.pop("retry_delay_seconds", 0.2),
-        "configuration": {
-            "url": url,
-            "secret": {"env": "HOOK_SECRET"},
-            "timeout_seconds": 5,
-            **extra.pop("configuration", {}),
-        },
-        **extra,
-    }
-
-
-def jobs(iec_env, **filters) -> list[dict]:
-    from iec_pipeline.store.queries import list_jobs
-
-    return list_jobs(iec_env.store_url, **filters)
-
-
-def deliver(iec_env, instance, **kwargs):
-    outcome = deliver_due(
-        instance, get_engine(iec_env.store_url), wait=True, timeout=kwargs.pop("timeout", 120), **kwargs
-    )
-    assert not outcome.failed_runs and not outcome.timed_out, outcome
-    return outcome
 
 
 def test_fan_out_to_two_integrations_and_deliver_everything(akeneo, iec_env, instance, receiver):
@@ -230,25 +179,42 @@ def test_scope_connected_only_fans_out_connected_entities(akeneo, iec_env, insta
     assert sorted(j["code"] for j in jobs(iec_env)) == ["jeans-slim", "rain-jacket"]
 
 
+OK_CONFIG = {"url": "http://x", "secret": {"env": "HOOK_SECRET"}}
+
+
+def _bad(**fields) -> dict:
+    return {"name": "a", "driver": "webhook", "configuration": OK_CONFIG, **fields}
+
+
 @pytest.mark.parametrize(
     ("integration", "expected"),
     [
-        ({"name": "a", "driver": "magento9", "configuration": {}}, "integration 'a': driver: driver 'magento9' is not installed"),
-        ({"name": "a", "driver": "webhook", "configuration": {"secret": {"env": "HOOK_SECRET"}}}, "integration 'a': configuration.url: Field required"),
-        ({"name": "a", "driver": "webhook", "configuration": {"url": "http://x", "secret": {"env": "NOT_SET_ANYWHERE"}}},
-         "integration 'a': configuration.secret: environment variable NOT_SET_ANYWHERE is not set"),
-        ({"name": "a", "driver": "webhook", "configuration": {"url": "http://x", "secret": {"env": "HOOK_SECRET"}, "timeout_seconds": "soon"}},
-         "integration 'a': configuration.timeout_seconds: Input should be a valid number"),
-        ({"name": "a", "driver": "webhook", "configuration": {"url": "http://x", "secret": WEBHOOK_SECRET}},
-         "integration 'a': configuration.secret: is a secret; write it as {env: VARIABLE}"),
-        ({"name": "a", "driver": "webhook", "retry_attempts": -1, "configuration": {"url": "http://x", "secret": {"env": "HOOK_SECRET"}}},
-         "integration 'a': retry_attempts: Input should be greater than or equal to 0"),
-        ({"name": "a", "driver": "webhook", "entity_types": ["product", "pricelist"], "configuration": {"url": "http://x", "secret": {"env": "HOOK_SECRET"}}},
-         "integration 'a': entity_types: Value error, unknown entity type(s) pricelist"),
-        ({"name": "a", "driver": "webhook", "colour": "red", "configuration": {"url": "http://x", "secret": {"env": "HOOK_SECRET"}}},
-         "integration 'a': colour: Extra inputs are not permitted"),
+        (_bad(driver="magento9"), "integration 'a': driver: driver 'magento9' is not installed"),
+        (_bad(configuration={"secret": {"env": "HOOK_SECRET"}}), "integration 'a': configuration.url: Field required"),
+        (
+            _bad(configuration={**OK_CONFIG, "secret": {"env": "NOT_SET_ANYWHERE"}}),
+            "integration 'a': configuration.secret: environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        (
+            _bad(configuration={**OK_CONFIG, "timeout_seconds": "soon"}),
+            "integration 'a': configuration.timeout_seconds: Input should be a valid number",
+        ),
+        (
+            _bad(configuration={**OK_CONFIG, "secret": WEBHOOK_SECRET}),
+            "integration 'a': configuration.secret: is a secret; write it as {env: VARIABLE}",
+        ),
+        (_bad(retry_attempts=-1), "integration 'a': retry_attempts: Input should be greater than or equal to 0"),
+        (
+            _bad(entity_types=["product", "pricelist"]),
+            "integration 'a': entity_types: Value error, unknown entity type(s) pricelist",
+        ),
+        (_bad(colour="red"), "integration 'a': colour: Extra inputs are not permitted"),
+        (
+            _bad(configuration={**OK_CONFIG, "url": 42}),
+            "integration 'a': configuration.url: Input should be a valid string",
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_invalid_configuration_is_named_and_no_secret_printed(iec_env, receiver, integration, expected):
     declare(iec_env, integration, {"name": "a" if integration["name"] != "a" else "b", "driver": "webhook",
                                    "configuration": {"url": "http://y", "secret": {"env": "HOOK_SECRET"}}})  # fmt: skip
