@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -296,6 +297,38 @@ def connections(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- Dagster processes ----------------------------------------------------------------------------
+
+
+def _dagster_command(args: list[str]) -> int:
+    import os
+    import subprocess
+
+    from iec_pipeline.settings import PROJECT_ROOT, ensure_dagster_home
+
+    home = ensure_dagster_home()
+    _store_url()
+    workspace = PROJECT_ROOT / "workspace.yaml"
+    command = [str(Path(sys.executable).parent / args[0]), *args[1:], "-w", str(workspace)]
+    print(f"DAGSTER_HOME={home}; {' '.join(command)}", flush=True)
+    try:
+        return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home)})
+    except KeyboardInterrupt:
+        return 0
+
+
+@command("daemon")
+def daemon(args: argparse.Namespace) -> int:
+    """The Dagster daemon for this project: sensors (delivery, drops), schedules, the run queue."""
+    return _dagster_command(["dagster-daemon", "run"])
+
+
+@command("ui")
+def ui(args: argparse.Namespace) -> int:
+    """`dagster dev`: webserver and daemon, with the project's DAGSTER_HOME (kept between sessions)."""
+    return _dagster_command(["dagster", "dev", "--host", args.host, "--port", str(args.port)])
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -370,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("integration", metavar="INTEGRATION")
         p.add_argument("entity_type", choices=NAMES, metavar="ENTITY_TYPE")
         p.add_argument("codes", nargs="+", metavar="CODE", help="codes (products: identifier or uuid)")
+    sub.add_parser("daemon", help="run the Dagster daemon (sensors, schedules, run queue) for this project")
+    p = sub.add_parser("ui", help="dagster dev for this project: webserver + daemon")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+
     p = csub.add_parser("list", help="list connections")
     p.add_argument("--integration", metavar="NAME")
     p.add_argument("--json", action="store_true")

@@ -11,6 +11,7 @@ from iec_pipeline.jobs import SYNC_JOB, akeneo_incremental_sync, akeneo_nightly_
 from iec_pipeline.resources.akeneo import AkeneoResource
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.sensors.delivery import delivery_sensor
+from iec_pipeline.sensors.drops import drops_sensor
 
 
 def resources() -> dict:
@@ -31,7 +32,7 @@ defs = dg.Definitions(
     asset_checks=diff_checks,
     jobs=[akeneo_sync_job, deliver_mutations_job, async_hooks_job],
     schedules=[akeneo_incremental_sync, akeneo_nightly_full_sync],
-    sensors=[delivery_sensor],
+    sensors=[delivery_sensor, drops_sensor],
     resources=resources(),
 )
 

@@ -43,6 +43,7 @@ def run_sync(
     mode: Mode = "incremental",
     entity_types: list[str] | None = None,
     keys: dict[str, list[str]] | None = None,
+    deleted: dict[str, dict[str, str]] | None = None,
     partition_key: str | None = None,
     partition_range: tuple[str, str] | None = None,
     log_level: str = "INFO",
@@ -56,9 +57,9 @@ def run_sync(
         if unknown:
             raise ValueError(f"unknown entity type(s) {', '.join(unknown)}; expected: {', '.join(NAMES)}")
     if mode == "refresh":
-        entity_types = [name for name in NAMES if (keys or {}).get(name)]
+        entity_types = [name for name in NAMES if (keys or {}).get(name) or (deleted or {}).get(name)]
     selected = entity_types or list(NAMES)
-    run_config = sync_run_config(mode, keys, selected)
+    run_config = sync_run_config(mode, keys, selected, deleted)
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     assets = {dg.AssetKey(e.asset) for e in ENTITY_TYPES if e.name in selected} | {dg.AssetKey(DIFF_ASSET)}
     if partition_range is not None:  # one run over a range of days (what a UI backfill launches)

@@ -17,6 +17,7 @@ from iec_pipeline.fanout import fan_out
 from iec_pipeline.faults import crash_point
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.settings import Settings
+from iec_pipeline.store.drops import mark_processed
 from iec_pipeline.store.models import (
     Family,
     Mutation,
@@ -41,12 +42,17 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
     declared = integrations.load(Settings.from_env().integrations_file)  # invalid: fail before any work
     jobs = 0
 
-    def record_integrations_and_fan_out(conn, sync_id: str) -> None:
+    drops = context.run.tags.get("iec/drops")  # webhook drops this refresh answers, "first-last"
+
+    def in_the_same_transaction(conn, result) -> None:
         nonlocal jobs
         integrations.sync_to_store(conn, declared)
-        jobs = fan_out(conn, sync_id, declared)
+        if result.last_id is not None:
+            jobs = fan_out(conn, sync_id, declared)
+        if drops:
+            mark_processed(conn, drops, context.run_id)
 
-    result = apply_sync(store.engine(), sync_id, log=context.log, after_mutations=record_integrations_and_fan_out)
+    result = apply_sync(store.engine(), sync_id, log=context.log, before_commit=in_the_same_transaction)
     seconds = time.monotonic() - started
     by_operation = result.by_operation()
     context.log.info(

@@ -45,6 +45,10 @@ class SyncConfig(dg.Config):
         default_factory=list,
         description="refresh mode: product uuids, or codes (options as attribute.option, variants as family.variant)",
     )
+    deleted: dict[str, str] = Field(
+        default_factory=dict,
+        description="refresh mode: keys Akeneo announced as deleted -> when (ISO 8601); applied without a fetch",
+    )
     overlap_minutes: int = Field(default=5, description="incremental mode: re-read this much before the watermark")
 
 
@@ -61,7 +65,9 @@ def plan_for(
     """The fetch one asset does for `config`; None when this run has nothing for its type."""
     name = entity.name
     if config.mode == "refresh":
-        return FetchPlan(name, "refresh", "keys", keys=tuple(dict.fromkeys(config.keys))) if config.keys else None
+        if not config.keys and not config.deleted:
+            return None
+        return FetchPlan(name, "refresh", "keys", keys=tuple(dict.fromkeys(config.keys)), deleted=dict(config.deleted))
     if not entity.windowed or config.mode == "full":
         return FetchPlan(name, config.mode, "full")
     if config.mode == "incremental":
@@ -78,11 +84,15 @@ def sync_run_config(
     mode: Mode,
     keys: dict[str, list[str]] | None = None,
     entity_types: list[str] | None = None,
+    deleted: dict[str, dict[str, str]] | None = None,
 ) -> dict:
     """Run config for the sync job: the same mode for every selected ingestion asset."""
     ops = {}
     for entity in ENTITY_TYPES:
         if entity_types is not None and entity.name not in entity_types:
             continue
-        ops[entity.asset] = {"config": {"mode": mode, "keys": list((keys or {}).get(entity.name, []))}}
+        config: dict = {"mode": mode, "keys": list((keys or {}).get(entity.name, []))}
+        if (deleted or {}).get(entity.name):
+            config["deleted"] = dict(deleted[entity.name])
+        ops[entity.asset] = {"config": config}
     return {"ops": ops}

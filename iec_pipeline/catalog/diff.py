@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from iec_pipeline.catalog import changes, payloads, staging
 from iec_pipeline.catalog.entities import ENTITY_TYPES, EntityType, get
+from iec_pipeline.catalog.normalize import parse_akeneo_datetime
 from iec_pipeline.faults import crash_point
 from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import (
@@ -49,7 +50,7 @@ SC = StagingChange.__table__
 PAV = ProductAttributeValue.__table__
 ADVISORY_LOCK = 724_137_001  # one diff at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE)
 
-AfterMutations = Callable[[Connection, str], Any]  # (transaction, sync_id), e.g. the fan-out
+BeforeCommit = Callable[[Connection, "DiffResult"], Any]  # runs in the diff's transaction: fan-out, drops
 
 
 class DiffError(RuntimeError):
@@ -111,11 +112,19 @@ def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: Stagin
     if scope.scope == "full":
         seen = select(1).where(_staged(sync_id, entity), SE.c.key == table.c.uuid)
         found = conn.execute(select(table.c.uuid, code).where(~exists(seen), older)).all()
-    elif scope.scope == "keys" and scope.requested_keys:
+    elif scope.scope == "keys":
         staged = {k for (k,) in conn.execute(select(SE.c.key).where(_staged(sync_id, entity)))}
-        missing = [k for k in scope.requested_keys if k not in staged]
+        missing = [k for k in scope.requested_keys or () if k not in staged]
         for chunk in payloads.chunks(missing):
             found += conn.execute(select(table.c.uuid, code).where(table.c.uuid.in_(chunk), older)).all()
+        # Announced by an event: deleted unless the store learned something newer since (events are unordered).
+        for key, when in (scope.deleted_keys or {}).items():
+            deleted_at = parse_akeneo_datetime(when)
+            if key in staged or deleted_at is None:
+                continue
+            found += conn.execute(
+                select(table.c.uuid, code).where(table.c.uuid == key, table.c.fetched_at < deleted_at)
+            ).all()
     # Akeneo codes are unique: a stored row whose code a new or renamed entity now carries is gone.
     again = SE.alias("again")
     taken = (
@@ -356,7 +365,7 @@ def apply_sync(
     engine: Engine,
     sync_id: str,
     log: Any = None,
-    after_mutations: AfterMutations | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> DiffResult:
     """Applies what `sync_id` staged: store upsert + mutations, atomically."""
     log = log or logging.getLogger("iec.diff")
@@ -370,6 +379,8 @@ def apply_sync(
             }
         if not scopes:
             log.info(f"sync {sync_id}: nothing staged (already applied, or nothing fetched)")
+            if before_commit is not None:
+                before_commit(conn, result)
             return result
         unfinished = sorted(name for name, s in scopes.items() if s.finished_at is None)
         if unfinished:
@@ -442,8 +453,8 @@ def apply_sync(
             result.first_id, result.last_id = first, last
         else:
             result.first_id = result.last_id = None
-        if after_mutations is not None and result.last_id is not None:
-            after_mutations(conn, sync_id)
+        if before_commit is not None:
+            before_commit(conn, result)
         crash_point("diff.before_commit")
         _advance_watermarks(conn, scopes, now)
         staging.clear(conn, sync_id)

@@ -45,10 +45,11 @@ class FetchPlan:
     since: datetime | None = None
     until: datetime | None = None
     keys: tuple[str, ...] = ()
+    deleted: dict[str, str] = field(default_factory=dict)  # announced deleted: key -> when (ISO)
 
     def describe(self) -> str:
         if self.scope == "keys":
-            return f"{len(self.keys)} named"
+            return f"{len(self.keys)} named" + (f", {len(self.deleted)} deleted" if self.deleted else "")
         if self.scope == "window":
             since = self.since.isoformat(sep=" ") if self.since else "the beginning"
             until = self.until.isoformat(sep=" ") if self.until else "now"
@@ -195,7 +196,8 @@ def fetch(
     entity = get(plan.entity_type)
     stager = Stager(engine, sync_id, plan.entity_type)
     requested = [requested_entity_key(plan.entity_type, k) for k in plan.keys] if plan.scope == "keys" else None
-    stager.begin(plan.mode, plan.scope, requested, (plan.since, plan.until))
+    deleted = {requested_entity_key(plan.entity_type, k): when for k, when in plan.deleted.items()}
+    stager.begin(plan.mode, plan.scope, requested, (plan.since, plan.until), deleted=deleted or None)
     types = attribute_types(engine, sync_id) if entity.has_values else {}
     stats = FetchStats(plan.entity_type, plan.scope)
     last_report = started

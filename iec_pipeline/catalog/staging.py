@@ -47,6 +47,7 @@ class Stager:
         scope: str,
         requested_keys: Sequence[str] | None = None,
         window: tuple[datetime | None, datetime | None] = (None, None),
+        deleted: dict[str, str] | None = None,
     ) -> None:
         """Declares what this fetch covers, replacing anything an earlier attempt staged."""
         key = (StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type)
@@ -64,6 +65,7 @@ class Stager:
                     scope=scope,
                     mode=mode,
                     requested_keys=list(requested_keys) if requested_keys is not None else None,
+                    deleted_keys=deleted,
                     window_start=window[0],
                     window_end=window[1],
                     started_at=utcnow(),

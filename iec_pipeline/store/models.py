@@ -192,6 +192,8 @@ class StagingScope(Base):
     scope: Mapped[str] = mapped_column(String(10))  # full | window | keys
     mode: Mapped[str] = mapped_column(String(20))  # the sync mode that asked: full, incremental, ...
     requested_keys: Mapped[list | None] = mapped_column(CanonicalJSON)
+    # Deleted per an event, not fetched: entity key -> when Akeneo deleted it (ISO, UTC)
+    deleted_keys: Mapped[dict | None] = mapped_column(CanonicalJSON)
     window_start: Mapped[datetime | None] = mapped_column(DateTime)
     window_end: Mapped[datetime | None] = mapped_column(DateTime)
     started_at: Mapped[datetime] = mapped_column(DateTime)
