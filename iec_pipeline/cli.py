@@ -297,6 +297,73 @@ def connections(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+@command("webhooks serve")
+def webhooks_serve(args: argparse.Namespace) -> int:
+    from iec_pipeline.webhooks.receiver import WebhookConfigError, serve
+
+    try:
+        serve(args.host, args.port, database_url=_store_url())
+    except WebhookConfigError as error:
+        print(f"iec webhooks serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+@command("webhooks subscribe")
+def webhooks_subscribe(args: argparse.Namespace) -> int:
+    import os
+
+    from iec_pipeline.resources.akeneo import AkeneoError
+    from iec_pipeline.webhooks.subscribe import subscribe
+
+    needed = ("AKENEO_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD",
+              "AKENEO_WEBHOOK_SECRET")  # fmt: skip
+    missing = [name for name in needed if not os.environ.get(name)]
+    if missing:
+        print(f"iec webhooks subscribe: set {', '.join(missing)} in the environment", file=sys.stderr)
+        return 2
+    try:
+        created = subscribe(
+            os.environ["AKENEO_URL"], os.environ["AKENEO_CLIENT_ID"], os.environ["AKENEO_CLIENT_SECRET"],
+            os.environ["AKENEO_USERNAME"], os.environ["AKENEO_PASSWORD"], target_url=args.url,
+            secret=os.environ["AKENEO_WEBHOOK_SECRET"],
+            secondary_secret=os.environ.get("AKENEO_WEBHOOK_SECRET_SECONDARY") or None,
+        )  # fmt: skip
+    except AkeneoError as error:
+        print(f"iec webhooks subscribe: {error}", file=sys.stderr)
+        return 1
+    _print_json(created)
+    return 0
+
+
+@command("drops")
+def drops(args: argparse.Namespace) -> int:
+    from iec_pipeline.webhooks.drops import list_drops
+
+    rows = list_drops(_store_url(), args.since, args.limit)
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            entity = f"{r['entity_type'] or '-':<16} {r['code_or_uuid'] or ''}"
+            print(f"{r['id']:>8} {r['status']:<10} {r['type']:<48} {entity}")
+    return 0
+
+
+@command("sandbox magento")
+def sandbox_magento(args: argparse.Namespace) -> int:
+    from sandbox.magento.server import serve
+
+    print(f"Magento 2 sandbox on http://{args.host}:{args.port}/rest (bearer token: {args.token})", flush=True)
+    serve(host=args.host, port=args.port, token=args.token, admin_username=args.admin_username,
+          admin_password=args.admin_password, store_views=args.store_views.split(","),
+          write_delay_ms=args.write_delay_ms)  # fmt: skip
+    return 0
+
+
 # --- Dagster processes ----------------------------------------------------------------------------
 
 
@@ -403,6 +470,34 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("integration", metavar="INTEGRATION")
         p.add_argument("entity_type", choices=NAMES, metavar="ENTITY_TYPE")
         p.add_argument("codes", nargs="+", metavar="CODE", help="codes (products: identifier or uuid)")
+    webhooks = sub.add_parser("webhooks", help="the Akeneo webhook receiver")
+    wsub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    p = wsub.add_parser("serve", help="receive Akeneo events (Event Platform and Events API) at POST /webhooks/akeneo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8077)
+    p = wsub.add_parser("subscribe", help="create the Event Platform subscriber and subscription in Akeneo")
+    p.add_argument("--url", required=True, help="the public URL of POST /webhooks/akeneo")
+
+    p = sub.add_parser("drops", help="webhook events received (drops) and their status")
+    p.add_argument("--since", type=int, default=None, metavar="ID")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON array of {id, event_id, type, entity_type, code_or_uuid, received_at, status}",
+    )
+
+    sandbox = sub.add_parser("sandbox", help="local stand-ins for real targets")
+    ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    p = ssub.add_parser("magento", help="the Magento 2.4 REST sandbox (validates every body against the 2.4.8 spec)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8088)
+    p.add_argument("--token", default="sandbox-token", help="the integration access token it accepts")
+    p.add_argument("--admin-username", default="admin")
+    p.add_argument("--admin-password", default="sandbox-password")
+    p.add_argument("--store-views", default="default,fr,de", help="comma-separated store view codes")
+    p.add_argument("--write-delay-ms", type=int, default=0, help="every write waits this long (Magento is slow)")
+
     sub.add_parser("daemon", help="run the Dagster daemon (sensors, schedules, run queue) for this project")
     p = sub.add_parser("ui", help="dagster dev for this project: webserver + daemon")
     p.add_argument("--host", default="127.0.0.1")
@@ -424,6 +519,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f"db {args.db_command}"
     elif name == "integrations":
         name = f"integrations {args.integrations_command}"
+    elif name == "webhooks":
+        name = f"webhooks {args.webhooks_command}"
+    elif name == "sandbox":
+        name = f"sandbox {args.sandbox_command}"
     return COMMANDS[name](args)
 
 

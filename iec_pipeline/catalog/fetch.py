@@ -84,7 +84,7 @@ def _updated_search(since: datetime | None, until: datetime | None) -> dict[str,
 
 def attribute_types(engine: Engine, sync_id: str) -> dict[str, str]:
     """Attribute code -> type: the store, overridden by attributes staged in this sync."""
-    with engine.connect() as conn:
+    with engine.execution_options(iec_read_only=True).connect() as conn:
         types = dict(conn.execute(select(ProductAttribute.code, ProductAttribute.type)).all())
         staged = conn.execute(
             select(StagingEntity.fields).where(

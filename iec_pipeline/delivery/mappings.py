@@ -62,7 +62,7 @@ class StoreMappings:
     def find_many(self, entity_type: str, entity_uuids: list[str]) -> dict[str, MappingData]:
         if not entity_uuids:
             return {}
-        with self.engine.connect() as conn:
+        with self.engine.execution_options(iec_read_only=True).connect() as conn:
             rows = conn.execute(
                 select(TABLE).where(
                     TABLE.c.integration == self.integration,

@@ -32,3 +32,7 @@ class StoreResource(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return _ready_engine(self.url())
+
+    def read_engine(self) -> Engine:
+        """For read-only work (sensors): never waits for the SQLite write lock."""
+        return self.engine().execution_options(iec_read_only=True)

@@ -44,7 +44,7 @@ def delivery_requests(instance: dg.DagsterInstance, store: StoreResource) -> tup
     engine = store.engine()
     with engine.begin() as conn:
         requeued = ledger.requeue_orphans(conn, lambda run_id: run_alive(instance, run_id))
-    with engine.connect() as conn:
+    with store.read_engine().connect() as conn:
         groups = ledger.due_groups(conn)
         parked = sorted(
             {

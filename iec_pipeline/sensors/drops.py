@@ -70,7 +70,7 @@ def refresh_request(rows: list, now: datetime | None = None) -> dg.RunRequest:
 )
 def drops_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     cursor = int(context.cursor or 0)
-    with store.engine().connect() as conn:
+    with store.read_engine().connect() as conn:
         rows = conn.execute(
             select(D.c.id, D.c.entity_type, D.c.code_or_uuid, D.c.action, D.c.occurred_at, D.c.received_at)
             .where(D.c.id > cursor, D.c.status == "new", D.c.entity_type.is_not(None))

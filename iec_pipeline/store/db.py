@@ -40,17 +40,26 @@ def get_engine(url: str) -> Engine:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # a committed job or mutation survives a power cut
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection) -> None:
-            # Take the write lock up front: two writers never deadlock upgrading a read lock.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front (two writers never deadlock upgrading a read lock);
+            # readers (see `read_engine`) don't, so with WAL they never wait for a long write.
+            if connection.get_execution_options().get("iec_read_only"):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def read_engine(url: str) -> Engine:
+    """The same engine and pool, for transactions that only read (no write lock on SQLite)."""
+    return get_engine(url).execution_options(iec_read_only=True)
 
 
 def dispose_all() -> None:

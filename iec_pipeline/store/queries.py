@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from iec_pipeline.catalog.entities import ENTITY_TYPES
-from iec_pipeline.store.db import get_engine
+from iec_pipeline.store.db import read_engine as get_engine
 from iec_pipeline.store.models import Mutation, MutationJob, SyncState
 
 

@@ -71,6 +71,7 @@ class ProxyState:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
     state: ProxyState
     http: httpx.Client
 

@@ -40,6 +40,7 @@ class ReceiverState:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
     state: ReceiverState
 
     def log_message(self, *args: Any) -> None:
