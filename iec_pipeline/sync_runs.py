@@ -102,3 +102,24 @@ def run_sync(
                     message = f"{last_retry[event.step_key]} ({message})"
                 outcome.errors.append(f"{event.step_key}: {message}")
     return outcome
+
+
+def execute_request(instance: dg.DagsterInstance, request: dg.RunRequest) -> SyncOutcome:
+    """Runs a sensor's RunRequest for the sync job in this process (what the daemon would launch)."""
+    from iec_pipeline.definitions import sync_job
+
+    tags = {**request.tags}
+    if request.partition_key:
+        tags["dagster/partition"] = request.partition_key
+    started = time.monotonic()
+    result = dg.execute_job(
+        dg.reconstructable(sync_job),
+        instance,
+        run_config=request.run_config,
+        tags=tags,
+        asset_selection=list(request.asset_selection or []) or None,
+        raise_on_error=False,
+    )
+    with result:
+        outcome = SyncOutcome(result.run_id, result.success, tags.get("iec/sync-mode", ""), time.monotonic() - started)
+    return outcome
