@@ -369,7 +369,6 @@ def sandbox_magento(args: argparse.Namespace) -> int:
 
 def _dagster_command(args: list[str]) -> int:
     import os
-    import subprocess
 
     from iec_pipeline.settings import PROJECT_ROOT, ensure_dagster_home
 
@@ -378,10 +377,9 @@ def _dagster_command(args: list[str]) -> int:
     workspace = PROJECT_ROOT / "workspace.yaml"
     command = [str(Path(sys.executable).parent / args[0]), *args[1:], "-w", str(workspace)]
     print(f"DAGSTER_HOME={home}; {' '.join(command)}", flush=True)
-    try:
-        return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home)})
-    except KeyboardInterrupt:
-        return 0
+    # Become the Dagster process: signals (Ctrl-C, SIGTERM from a supervisor) reach it directly.
+    os.execve(command[0], command, {**os.environ, "DAGSTER_HOME": str(home)})
+    return 1  # not reached
 
 
 @command("daemon")

@@ -50,7 +50,7 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
         if result.last_id is not None:
             jobs = fan_out(conn, sync_id, declared)
         if drops:
-            mark_processed(conn, drops, context.run_id)
+            mark_processed(conn, drops, context.run.run_id)
 
     result = apply_sync(store.engine(), sync_id, log=context.log, before_commit=in_the_same_transaction)
     seconds = time.monotonic() - started

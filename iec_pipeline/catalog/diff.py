@@ -41,11 +41,15 @@ from iec_pipeline.store.models import (
     StagingEntity,
     StagingScope,
     SyncState,
+    canonical_json,
     load_json,
 )
 
 SE = StagingEntity.__table__
 VALUE_COLUMNS = ("entity_type", "entity_uuid", "attribute_code", "channel", "locale", "value", "unit")
+MUTATION_COLUMNS = (
+    "entity_type", "entity_uuid", "code", "operation", "payload", "previous", "changed_fields", "sync_id", "created_at",
+)  # fmt: skip
 SC = StagingChange.__table__
 PAV = ProductAttributeValue.__table__
 ADVISORY_LOCK = 724_137_001  # one diff at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE)
@@ -188,7 +192,42 @@ def _record_previous(
             conn.execute(insert(StagingChange), batch)
 
 
-def _write_store(conn: Connection, sync_id: str, entity: EntityType) -> None:
+def _entity_rows(entity: EntityType, part) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """Store rows and EAV value rows of staged entities (id, key, hash, fetched_at, updated, fields, values)."""
+    has_updated = "updated" in entity.table.c
+    rows, value_rows = [], []
+    for _id, key, content_hash, fetched_at, updated, fields, values in part:
+        row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
+        if has_updated:
+            row["updated"] = updated
+        rows.append(row)
+        if values:
+            value_rows.extend((entity.name, key, *value) for value in load_json(values))
+    return rows, value_rows
+
+
+def _staged_rows(sync_id: str, entity: EntityType, action: str):
+    return select(
+        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
+    ).where(_staged(sync_id, entity), SE.c.action == action)
+
+
+def _chunks_of(conn: Connection, query, size: int):
+    """Keyset pagination over staged rows (ordered by id): bounded memory, no server-side cursor."""
+    last_id = 0
+    while part := conn.execute(query.where(SE.c.id > last_id).order_by(SE.c.id).limit(size)).all():
+        last_id = part[-1].id
+        yield part
+
+
+def _insert_entities(conn: Connection, entity: EntityType, part) -> None:
+    rows, value_rows = _entity_rows(entity, part)
+    conn.execute(insert(entity.table), rows)
+    bulk_insert(conn, "product_attribute_values", VALUE_COLUMNS, value_rows)
+
+
+def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_creates: bool) -> None:
+    """Deletes, replaces updated entities, refreshes `updated` of re-saved ones; creates unless streamed."""
     table = entity.table
     replaced = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
     removed = select(SC.c.key).where(
@@ -202,24 +241,10 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType) -> None:
                 or_(PAV.c.entity_uuid.in_(replaced), PAV.c.entity_uuid.in_(removed)),
             )
         )
-    has_updated = "updated" in table.c
-    replacing = select(
-        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
-    ).where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
-    last_id = 0
-    while part := conn.execute(replacing.where(SE.c.id > last_id).order_by(SE.c.id).limit(2000)).all():
-        last_id = part[-1].id
-        rows, value_rows = [], []
-        for _id, key, content_hash, fetched_at, updated, fields, values in part:
-            row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
-            if has_updated:
-                row["updated"] = updated
-            rows.append(row)
-            if values:
-                value_rows.extend((entity.name, key, *value) for value in load_json(values))
-        conn.execute(insert(table), rows)
-        bulk_insert(conn, "product_attribute_values", VALUE_COLUMNS, value_rows)
-    if has_updated:
+    for action in ("update", "create") if with_creates else ("update",):
+        for part in _chunks_of(conn, _staged_rows(sync_id, entity, action), 2000):
+            _insert_entities(conn, entity, part)
+    if "updated" in table.c:
         # A re-save changes nothing but Akeneo's `updated`: keep the store's copy current.
         newer = (
             select(SE.c.updated)
@@ -251,29 +276,37 @@ def _emit(
     categories,
     result: DiffResult,
     now: datetime,
+    stream_creates: bool,
 ) -> None:
-    """Writes this entity type's mutations: deleted, then updated, then created."""
+    """Writes this entity type's mutations: deleted, then updated, then created.
+
+    With `stream_creates`, created entities are written to the store here, chunk by chunk, each
+    chunk read, written and turned into mutations in one pass (the bulk of a first sync).
+    """
     counts = result.counts.setdefault(entity.name, Counter())
 
-    def insert_rows(rows: list[dict[str, Any]]) -> None:
+    def insert_rows(rows: list[tuple]) -> None:
         if not rows:
             return
-        conn.execute(insert(Mutation), rows)
+        dumped = [
+            (
+                *row[:4],
+                canonical_json(row[4]),
+                None if row[5] is None else canonical_json(row[5]),
+                canonical_json(row[6]),
+                *row[7:],
+            )  # fmt: skip
+            for row in rows
+        ]
+        bulk_insert(conn, "mutations", MUTATION_COLUMNS, dumped)
         for row in rows:
-            counts[row["operation"]] += 1
-            result.field_counts.update(row["changed_fields"])
-            if len(result.sample) < 10:
-                result.sample.append({k: row[k] for k in ("entity_type", "code", "operation", "changed_fields")})
+            counts[row[3]] += 1
+            result.field_counts.update(row[6])
+        for row in rows[: max(0, 10 - len(result.sample))]:
+            result.sample.append({"entity_type": row[0], "code": row[2], "operation": row[3], "changed_fields": row[6]})
 
-    def base(key: str, code: str, operation: str) -> dict[str, Any]:
-        return {
-            "entity_type": entity.name,
-            "entity_uuid": key,
-            "code": code,
-            "operation": operation,
-            "sync_id": sync_id,
-            "created_at": now,
-        }
+    def mutation(key: str, code: str, operation: str, payload: Any, previous: Any, fields: list[str]) -> tuple:
+        return (entity.name, key, code, operation, payload, previous, fields, sync_id, now)
 
     recorded = select(SC.c.key, SC.c.code, SC.c.previous).where(
         SC.c.sync_id == sync_id, SC.c.entity_type == entity.name
@@ -288,12 +321,14 @@ def _emit(
                 fields = changes.present_fields(entity, previous)
                 insert_rows(
                     [
-                        {
-                            **base(key, codes[key], "deleted"),
-                            "payload": payloads.identity(entity.name, key, codes[key]),
-                            "previous": previous[key],
-                            "changed_fields": fields[key],
-                        }
+                        mutation(
+                            key,
+                            codes[key],
+                            "deleted",
+                            payloads.identity(entity.name, key, codes[key]),
+                            previous[key],
+                            fields[key],
+                        )  # fmt: skip
                         for key in previous
                     ]
                 )
@@ -302,38 +337,29 @@ def _emit(
             fields = changes.changed_fields(entity, previous, current)
             insert_rows(
                 [
-                    {
-                        **base(key, current[key].get(entity.code_column, codes[key]), "updated"),
-                        "payload": current[key],
-                        "previous": previous[key],
-                        "changed_fields": fields[key],
-                    }
+                    mutation(
+                        key,
+                        current[key].get(entity.code_column, codes[key]),
+                        "updated",
+                        current[key],
+                        previous[key],
+                        fields[key],
+                    )  # fmt: skip
                     for key in previous
                     if key in current and fields[key]
                 ]
             )
-    staged = select(SE.c.id, SE.c.key, SE.c.code, SE.c.fields, SE.c["values"], SE.c.updated).where(
-        _staged(sync_id, entity), SE.c.action == "create"
-    )
-    last_id = 0
-    while part := conn.execute(staged.where(SE.c.id > last_id).order_by(SE.c.id).limit(payloads.CHUNK)).all():
-        last_id = part[-1].id
-        current = payloads.from_staging(
-            conn,
-            entity.name,
-            [(key, fields, values, updated) for _id, key, _c, fields, values, updated in part],
-            categories,
-        )
+    query = _staged_rows(sync_id, entity, "create").add_columns(SE.c.code)
+    for part in _chunks_of(conn, query, payloads.CHUNK):
+        if stream_creates:
+            _insert_entities(conn, entity, [row[:7] for row in part])
+        staged = [(key, fields_, values, updated) for _id, key, _h, _f, updated, fields_, values, _code in part]
+        current = payloads.from_staging(conn, entity.name, staged, categories)
         fields = changes.present_fields(entity, current)
         insert_rows(
             [
-                {
-                    **base(key, code, "created"),
-                    "payload": current[key],
-                    "previous": None,
-                    "changed_fields": fields[key],
-                }
-                for _id, key, code, *_rest in part
+                mutation(key, code, "created", current[key], None, fields[key])
+                for _id, key, *_rest, code in part
                 if key in current
             ]
         )
@@ -437,16 +463,16 @@ def apply_sync(
         for entity in order:
             _record_previous(conn, sync_id, entity, candidates.get(entity.name, {}), categories)
 
-        # 3. write the store
-        for entity in order:
-            if entity.name in scopes:
-                _write_store(conn, sync_id, entity)
-        categories = payloads.CategoryIndex(conn)
-
-        # 4. mutations, in dependency order
+        # 3. write the store and 4. record the mutations, type by type in dependency order: a type's
+        # payloads only read types written before it (a product its models, categories, family variants).
         result.first_id = conn.execute(select(func.max(Mutation.id))).scalar()
         for entity in order:
-            _emit(conn, sync_id, entity, categories, result, now)
+            stream = entity.name in scopes and entity.streams_creates
+            if entity.name in scopes:
+                _write_store(conn, sync_id, entity, with_creates=not stream)
+            _emit(conn, sync_id, entity, categories, result, now, stream_creates=stream)
+            if entity.name == "category":  # what products and models describe from now on
+                categories = payloads.CategoryIndex(conn)
         last = conn.execute(select(func.max(Mutation.id))).scalar()
         first = (result.first_id or 0) + 1
         if last is not None and last >= first:

@@ -23,6 +23,9 @@ class EntityType:
     has_values: bool = False  # EAV values in product_attribute_values
     windowed: bool = False  # Akeneo can filter it on `updated` (incremental sync, backfill)
     flatten: tuple[str, ...] = ()  # dict fields whose keys are reported as changed fields
+    # A new entity's payload reads only other types: the diff can write and record it in one pass.
+    # (A product model's payload reads its parent model, which may be new in the same sync.)
+    streams_creates: bool = True
 
     @property
     def table(self):
@@ -91,6 +94,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         ("code", "family", "family_variant", "parent", *_ASSOC),
         has_values=True,
         windowed=True,
+        streams_creates=False,
     ),
     EntityType(
         "product",
