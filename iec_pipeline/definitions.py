@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from iec_pipeline.assets.akeneo import fetch_assets
-from iec_pipeline.assets.diff import catalog_diff, diff_checks
+from iec_pipeline.assets.diff import catalog_diff
 from iec_pipeline.delivery.job import async_hooks_job, deliver_mutations_job
 from iec_pipeline.jobs import SYNC_JOB, akeneo_incremental_sync, akeneo_nightly_full_sync, akeneo_sync_job
 from iec_pipeline.resources.akeneo import AkeneoResource
@@ -29,7 +29,6 @@ def resources() -> dict:
 
 defs = dg.Definitions(
     assets=[*fetch_assets, catalog_diff],
-    asset_checks=diff_checks,
     jobs=[akeneo_sync_job, deliver_mutations_job, async_hooks_job],
     schedules=[akeneo_incremental_sync, akeneo_nightly_full_sync],
     sensors=[delivery_sensor, drops_sensor],

@@ -24,6 +24,7 @@ class SyncOutcome:
     mutations: dict[str, int] = field(default_factory=dict)
     by_entity_type: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)  # asset check -> passed
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class SyncOutcome:
             "mutations": self.mutations,
             "by_entity_type": self.by_entity_type,
             "errors": self.errors,
+            "checks": self.checks,
         }
 
 
@@ -92,6 +94,9 @@ def run_sync(
                 else:
                     entity = next(e for e in ENTITY_TYPES if e.asset == name)
                     outcome.fetched[entity.name] = int(metadata.get("fetched", 0))
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.event_specific_data
+                outcome.checks[evaluation.check_name] = evaluation.passed
             elif event.event_type_value in ("STEP_FAILURE", "STEP_UP_FOR_RETRY"):
                 error = event.event_specific_data.error
                 message = error.message.strip() if error else event.message

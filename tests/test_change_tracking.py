@@ -93,6 +93,10 @@ def test_every_change_becomes_exactly_one_mutation(akeneo, iec_env, instance):
     first = run_sync(instance, mode="full")
     assert first.success, first.errors
     assert first.mutations == {"created": 54, "updated": 0, "deleted": 0}
+    assert first.checks == {
+        "mutations_reference_entities": True, "one_mutation_per_entity": True,
+        "values_reference_known_attributes": True, "product_families_exist": True,
+    }  # fmt: skip
     before = store.last_mutation_id(iec_env.store_url)
 
     _changes_in_akeneo(akeneo)

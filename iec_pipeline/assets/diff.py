@@ -6,7 +6,7 @@ Downstream of every ingestion asset. Its checks hold the mutation log to IEC's p
 import time
 
 import dagster as dg
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Connection, exists, func, select
 
 from iec_pipeline import integrations
 from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
@@ -26,6 +26,14 @@ from iec_pipeline.store.models import (
     ProductAttributeValue,
 )
 
+# Checked right after the diff, in its step: they hold the mutation log to IEC's promises.
+CHECK_DOCS = {
+    "mutations_reference_entities": "Every mutation names an entity the store holds (or held, for deletes).",
+    "one_mutation_per_entity": "No entity gets two mutations from one sync.",
+    "values_reference_known_attributes": "Every stored value belongs to a known attribute (warning).",
+    "product_families_exist": "Every product's family exists in the store (warning).",
+}
+
 
 @dg.asset(
     group_name="catalog",
@@ -34,6 +42,7 @@ from iec_pipeline.store.models import (
     deps=fetch_assets,
     kinds={"sqlite", "postgres"},
     description="The local catalog store and its mutation log: staged Akeneo state applied atomically.",
+    check_specs=[dg.AssetCheckSpec(name, asset="catalog_diff", description=doc) for name, doc in CHECK_DOCS.items()],
 )
 def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
     crash_point("diff.start")  # the reliability tests' "between fetch and apply"
@@ -76,93 +85,81 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
         "entity_types": dg.MetadataValue.json(result.types),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
     }
-    return dg.MaterializeResult(metadata=metadata)
+    with store.read_engine().connect() as conn:
+        checks = run_checks(conn, sync_id)
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
-def _this_sync(context) -> str:
-    return sync_id_of(context)
+def run_checks(conn: Connection, sync_id: str) -> list[dg.AssetCheckResult]:
+    return [
+        _mutations_reference_entities(conn, sync_id),
+        _one_mutation_per_entity(conn, sync_id),
+        _values_reference_known_attributes(conn),
+        _product_families_exist(conn),
+    ]
 
 
-@dg.asset_check(
-    asset=catalog_diff, description="Every mutation names an entity the store holds (or held, for deletes)."
-)
-def mutations_reference_entities(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
-    sync_id = _this_sync(context)
+def _mutations_reference_entities(conn: Connection, sync_id: str) -> dg.AssetCheckResult:
     dangling: dict[str, int] = {}
-    with store.engine().connect() as conn:
-        for entity in ENTITY_TYPES:
-            table = entity.table
-            count = conn.execute(
-                select(func.count()).where(
-                    Mutation.sync_id == sync_id,
-                    Mutation.entity_type == entity.name,
-                    Mutation.operation != "deleted",
-                    ~exists(select(1).where(table.c.uuid == Mutation.entity_uuid)),
-                )
-            ).scalar_one()
-            if count:
-                dangling[entity.name] = count
-    return dg.AssetCheckResult(passed=not dangling, metadata={"dangling": dg.MetadataValue.json(dangling)})
-
-
-@dg.asset_check(asset=catalog_diff, description="No entity gets two mutations from one sync.")
-def one_mutation_per_entity(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
-    sync_id = _this_sync(context)
-    with store.engine().connect() as conn:
-        doubled = conn.execute(
-            select(Mutation.entity_type, Mutation.code, func.count())
-            .where(Mutation.sync_id == sync_id)
-            .group_by(Mutation.entity_type, Mutation.entity_uuid, Mutation.code)
-            .having(func.count() > 1)
-            .limit(20)
-        ).all()
+    for entity in ENTITY_TYPES:
+        count = conn.execute(
+            select(func.count()).where(
+                Mutation.sync_id == sync_id,
+                Mutation.entity_type == entity.name,
+                Mutation.operation != "deleted",
+                ~exists(select(1).where(entity.table.c.uuid == Mutation.entity_uuid)),
+            )
+        ).scalar_one()
+        if count:
+            dangling[entity.name] = count
     return dg.AssetCheckResult(
+        check_name="mutations_reference_entities",
+        passed=not dangling,
+        metadata={"dangling": dg.MetadataValue.json(dangling)},
+    )
+
+
+def _one_mutation_per_entity(conn: Connection, sync_id: str) -> dg.AssetCheckResult:
+    doubled = conn.execute(
+        select(Mutation.entity_type, Mutation.code, func.count())
+        .where(Mutation.sync_id == sync_id)
+        .group_by(Mutation.entity_type, Mutation.entity_uuid, Mutation.code)
+        .having(func.count() > 1)
+        .limit(20)
+    ).all()
+    return dg.AssetCheckResult(
+        check_name="one_mutation_per_entity",
         passed=not doubled,
         metadata={"doubled": dg.MetadataValue.json([f"{t}:{c} x{n}" for t, c, n in doubled])},
     )
 
 
-@dg.asset_check(asset=catalog_diff, description="Every stored value belongs to a known attribute.")
-def values_reference_known_attributes(
-    context: dg.AssetCheckExecutionContext, store: StoreResource
-) -> dg.AssetCheckResult:
+def _values_reference_known_attributes(conn: Connection) -> dg.AssetCheckResult:
     pav = ProductAttributeValue
-    with store.engine().connect() as conn:
-        unknown = conn.execute(
-            select(pav.attribute_code, func.count())
-            .where(~exists(select(1).where(ProductAttribute.code == pav.attribute_code)))
-            .group_by(pav.attribute_code)
-            .limit(20)
-        ).all()
+    unknown = conn.execute(
+        select(pav.attribute_code, func.count())
+        .where(~exists(select(1).where(ProductAttribute.code == pav.attribute_code)))
+        .group_by(pav.attribute_code)
+        .limit(20)
+    ).all()
     return dg.AssetCheckResult(
+        check_name="values_reference_known_attributes",
         passed=not unknown,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"unknown_attributes": dg.MetadataValue.json({a: n for a, n in unknown})},
     )
 
 
-@dg.asset_check(asset=catalog_diff, description="Every product's family exists in the store.")
-def product_families_exist(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
-    with store.engine().connect() as conn:
-        missing = conn.execute(
-            select(Product.family, func.count())
-            .where(
-                Product.family.is_not(None),
-                ~exists(select(1).where(and_(Family.code == Product.family))),
-            )
-            .group_by(Product.family)
-            .limit(20)
-        ).all()
+def _product_families_exist(conn: Connection) -> dg.AssetCheckResult:
+    missing = conn.execute(
+        select(Product.family, func.count())
+        .where(Product.family.is_not(None), ~exists(select(1).where(Family.code == Product.family)))
+        .group_by(Product.family)
+        .limit(20)
+    ).all()
     return dg.AssetCheckResult(
+        check_name="product_families_exist",
         passed=not missing,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"missing_families": dg.MetadataValue.json({f: n for f, n in missing})},
     )
-
-
-diff_checks = [
-    mutations_reference_entities,
-    one_mutation_per_entity,
-    values_reference_known_attributes,
-    product_families_exist,
-]
