@@ -226,3 +226,34 @@ def test_created_payloads_equal_what_the_store_gives(akeneo, iec_env, instance):
             created = {m["entity_uuid"]: m["payload"] for m in found if m["entity_type"] == entity_type}
             rebuilt = payloads.build(conn, entity_type, list(created), categories)
             assert store.as_json(rebuilt) == store.as_json(created), entity_type
+
+
+def test_the_diff_checks_fail_on_a_broken_store(akeneo, iec_env, instance):
+    from sqlalchemy import text
+
+    from iec_pipeline.assets.diff import run_checks
+    from iec_pipeline.store.db import get_engine
+
+    _seed(akeneo)
+    assert run_sync(instance, mode="full").success
+    engine = get_engine(iec_env.store_url)
+    with engine.begin() as conn:
+        sync_id = conn.execute(text("SELECT sync_id FROM mutations LIMIT 1")).scalar()
+        conn.execute(text("UPDATE products SET family = 'ghost' WHERE identifier = 'jeans-slim'"))
+        conn.execute(text("UPDATE product_attribute_values SET attribute_code = 'ghost' WHERE attribute_code = 'ean'"))
+        conn.execute(text("DELETE FROM categories WHERE code = 'sale'"))
+        conn.execute(
+            text(
+                "INSERT INTO mutations (entity_type, entity_uuid, code, operation, payload, changed_fields, sync_id,"
+                " created_at) SELECT entity_type, entity_uuid, code, operation, payload, changed_fields, sync_id,"
+                " created_at FROM mutations WHERE code = 'gift-card'"
+            )
+        )
+    with engine.connect() as conn:
+        results = {r.check_name: r.passed for r in run_checks(conn, sync_id)}
+    assert results == {
+        "mutations_reference_entities": False,
+        "one_mutation_per_entity": False,
+        "values_reference_known_attributes": False,
+        "product_families_exist": False,
+    }
