@@ -1,0 +1,254 @@
+"""The `magento2` driver: Akeneo catalog mutations -> Magento 2.4 REST.
+
+Modules: `config` (the configuration fields), `client` (HTTP, auth, error classification, one
+request in flight per SKU), `mapping` (pure payload -> body functions), `refs` (mappings of
+referenced entities), `attributes`, `families`, `categories`, `products` (the entity handlers) and
+`bulk` (the async bulk API).
+
+A batch is delivered in IEC's entity-type order (attributes, options, families, family variants,
+categories parents first, product models, products), each type on up to `max_concurrency` threads;
+every result is that mutation's own, in the order given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+from pydantic import PrivateAttr
+
+from drivers.context import IntegrationContext
+from drivers.magento2 import attributes, categories, families, products
+from drivers.magento2.bulk import send_planned
+from drivers.magento2.client import MagentoClient, MagentoError
+from drivers.magento2.common import Env, failure
+from drivers.magento2.config import Magento2Config
+from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP, Settings, Unresolved
+from drivers.magento2.refs import MappingRefs
+from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
+
+__all__ = ["MagentoClient", "MagentoError", "Magento2Driver"]
+
+Handler = Callable[[MutationData, Env], DeliveryResult]
+HANDLERS: dict[str, Handler] = {
+    "attribute": attributes.handle_attribute,
+    "attribute_option": attributes.handle_option,
+    "family": families.handle_family,
+    "family_variant": families.handle_family_variant,
+    "category": categories.handle_category,
+}
+
+
+class Magento2Driver(Magento2Config):
+    """Attributes, options, attribute sets, categories, simple and configurable products."""
+
+    name: ClassVar[str] = "magento2"
+    type: ClassVar[str] = "magento2"
+    version: ClassVar[str] = "1.0"
+    description: ClassVar[str] = (
+        "Magento 2.4 REST: attributes, options, attribute sets, categories, simple and configurable products, "
+        "per store view, with optional async bulk"
+    )
+    supported_entity_types: ClassVar[tuple[str, ...]] = ENTITY_TYPES
+
+    _client: MagentoClient | None = PrivateAttr(default=None)
+    _site: tuple[dict[str, int], str] | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # --------------------------------------------------------------------------- lifecycle
+
+    def open(self, context: IntegrationContext) -> None:
+        with self._lock:
+            if self._client is None:
+                self._client = MagentoClient(
+                    self.base_url,
+                    token=self.token,
+                    username=self.username,
+                    password=self.password,
+                    timeout=self.timeout_seconds,
+                    max_connections=self.max_concurrency,
+                )
+            self._site = None  # store views are read again at the first batch
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = None
+
+    def handle(self, mutation: MutationData, context: IntegrationContext) -> DeliveryResult:
+        return self.handle_batch([mutation], context)[0]
+
+    # ------------------------------------------------------------------------------ batches
+
+    def handle_batch(self, mutations: Sequence[MutationData], context: IntegrationContext) -> list[DeliveryResult]:
+        if not mutations:
+            return []
+        if self._client is None:
+            self.open(context)
+        try:
+            env = self._env(context)
+        except MagentoError as error:
+            return [failure(error)] * len(mutations)
+        env.refs.prefetch(mutations)
+        results: list[DeliveryResult | None] = [None] * len(mutations)
+        by_type: dict[str, list[int]] = {}
+        for index, m in enumerate(mutations):
+            by_type.setdefault(m.entity_type, []).append(index)
+        for entity_type in ENTITY_TYPES:
+            indices = by_type.get(entity_type, [])
+            if not indices:
+                continue
+            if entity_type == "category":
+                for wave in _parents_first(indices, mutations):
+                    self._parallel(wave, HANDLERS[entity_type], mutations, results, env)
+            elif entity_type in ("product_model", "product"):
+                if self.bulk:
+                    self._bulk_products(indices, mutations, results, env)
+                else:
+                    self._parallel(indices, _deliver_product, mutations, results, env)
+            else:
+                self._parallel(indices, HANDLERS[entity_type], mutations, results, env)
+        return [
+            r or DeliveryResult.permanent(f"magento2 does not handle entity type {mutations[i].entity_type!r}")
+            for i, r in enumerate(results)
+        ]
+
+    def _env(self, context: IntegrationContext) -> Env:
+        assert self._client is not None
+        store_ids, weight_unit = self._site_info(self._client)
+        settings = self.mapping_settings(weight_unit)
+        return Env(
+            client=self._client,
+            settings=settings,
+            store_ids=store_ids,
+            refs=MappingRefs(context.mappings, settings),
+            context=context,
+            on_delete=self.on_delete,
+            category_root_id=self.category_root_id,
+        )
+
+    def mapping_settings(self, weight_unit: str = "kgs") -> Settings:
+        """The configuration as the pure mapping functions take it (`mapping.product_scopes` & co)."""
+        return Settings(
+            channel=self.channel,
+            currency=self.currency,
+            default_locale=self.default_locale,
+            store_views=dict(self.store_views),
+            website_ids=tuple(self.website_ids),
+            attribute_map={**DEFAULT_ATTRIBUTE_MAP, **self.attribute_map},
+            weight_unit=weight_unit,
+        )
+
+    def _site_info(self, client: MagentoClient) -> tuple[dict[str, int], str]:
+        """Store view ids (for labels) and the weight unit, read once per open()."""
+        with self._lock:
+            if self._site is None:
+                views = client.get("/V1/store/storeViews") or []
+                store_ids = {str(v["code"]): int(v["id"]) for v in views}
+                unknown = sorted(code for code in self.store_views.values() if code not in store_ids)
+                if unknown:
+                    raise MagentoError(
+                        f"store_views names store view(s) {', '.join(unknown)} that Magento does not have",
+                        method="GET",
+                        path="/V1/store/storeViews",
+                        status=200,
+                    )
+                configs = client.get("/V1/store/storeConfigs") or []
+                units = [c.get("weight_unit") for c in configs if c.get("website_id") in self.website_ids]
+                self._site = (store_ids, next((u for u in units if u), "kgs"))
+            return self._site
+
+    def _parallel(
+        self,
+        indices: list[int],
+        handler: Handler,
+        mutations: Sequence[MutationData],
+        results: list[DeliveryResult | None],
+        env: Env,
+    ) -> None:
+        def one(index: int) -> DeliveryResult:
+            m = mutations[index]
+            try:
+                return handler(m, env)
+            except (MagentoError, Unresolved) as error:
+                return failure(error)
+            except Exception as error:  # a driver bug must not lose the other results
+                env.context.log.exception(f"magento2: unexpected error on mutation {m.mutation_id}")
+                return DeliveryResult.retryable(f"{type(error).__name__}: {error}")
+
+        workers = min(self.max_concurrency, len(indices))
+        if workers <= 1:
+            for index in indices:
+                results[index] = one(index)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magento2") as pool:
+            for index, result in zip(indices, pool.map(one, indices), strict=True):
+                results[index] = result
+
+    # --------------------------------------------------------------------------- bulk mode
+
+    def _bulk_products(
+        self, indices: list[int], mutations: Sequence[MutationData], results: list[DeliveryResult | None], env: Env
+    ) -> None:
+        """Saves through the async bulk API (global scope, then each store view); links and deletes
+        stay synchronous (Magento has no bulk route for them)."""
+        planned: dict[int, products.ProductPlan] = {}
+        position = {id(m): i for i, m in enumerate(mutations)}
+
+        def prepare(m: MutationData, env: Env) -> DeliveryResult:
+            if m.operation == "deleted":
+                return products.delete(m, env)
+            outcome = products.plan(m, env)
+            if isinstance(outcome, DeliveryResult):
+                return outcome
+            planned[position[id(m)]] = outcome
+            return DeliveryResult.success()
+
+        self._parallel(indices, prepare, mutations, results, env)
+        send_planned(
+            list(planned.values()),
+            env,
+            batch_size=self.batch_size,
+            timeout=self.timeout_seconds,
+            workers=self.max_concurrency,
+        )
+
+        def finish(m: MutationData, env: Env) -> DeliveryResult:
+            p = planned[position[id(m)]]
+            if p.result is not None:
+                return products.settle(p, env, p.result)
+            try:
+                products.link(p, env)
+            except (MagentoError, Unresolved) as error:
+                return products.settle(p, env, failure(error))
+            return products.finish(p, env)
+
+        self._parallel(sorted(planned), finish, mutations, results, env)
+
+
+def _deliver_product(m: MutationData, env: Env) -> DeliveryResult:
+    if m.operation == "deleted":
+        return products.delete(m, env)
+    planned = products.plan(m, env)
+    if isinstance(planned, DeliveryResult):
+        return planned
+    return products.send(planned, env)
+
+
+def _parents_first(indices: list[int], mutations: Sequence[MutationData]) -> list[list[int]]:
+    """Categories in waves: one whose parent is also in the batch waits for the parent's wave."""
+    waves, pending = [], list(indices)
+    while pending:
+        waiting = {mutations[i].code for i in pending if mutations[i].operation != "deleted"}
+        wave = [
+            i
+            for i in pending
+            if mutations[i].operation == "deleted" or (mutations[i].payload.get("parent") or None) not in waiting
+        ]
+        wave = wave or pending  # a cycle cannot happen in Akeneo; never loop forever anyway
+        waves.append(wave)
+        pending = [i for i in pending if i not in wave]
+    return waves

@@ -1,0 +1,305 @@
+"""Products -> simple products; root product models -> configurables; variants -> their children.
+
+A delivery is planned first (`plan`: pure mapping + the last sent state from the mapping), then
+sent: the global scope (`/rest/all`) first, then each store view with only its localized values,
+then, for a variant, the link to its ROOT model's configurable (options on the axes, then one child
+per call). Sub-models are not Magento products. Every write names its SKU, so the client never has
+two requests in flight for one SKU; a redelivered mutation finds nothing changed and sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.magento2.client import MagentoError, sku_path
+from drivers.magento2.common import Env, failure
+from drivers.magento2.mapping import (
+    GLOBAL,
+    ScopeChange,
+    Unresolved,
+    configurable_option_body,
+    emptied_fields,
+    plan_scope,
+    product_body,
+    product_scopes,
+)
+from drivers.models import DeliveryResult, MutationData
+
+CONFIGURABLES = "/all/V1/configurable-products"
+MISSING_PRODUCT = "attribute value is empty"  # Magento's answer to a partial save of a missing product
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """Where a variant hangs: its root configurable, the axes (attribute id, option id, label)."""
+
+    root: str | None
+    unlink_from: str | None
+    axes: tuple[tuple[int, str, str], ...] = ()
+    attach: bool = True  # False: already a child of `root`, only its axis values changed
+
+
+@dataclass
+class ProductPlan:
+    mutation: MutationData
+    kind: str  # simple | variant | configurable
+    sku: str
+    changes: list[ScopeChange]
+    sent: dict[str, dict[str, str]]  # field hashes per scope once everything is sent
+    known: dict[str, Any]  # the mapping's external_data before this delivery
+    external_id: str | None
+    link: LinkPlan | None = None
+    axis_ids: dict[str, str] = field(default_factory=dict)  # a variant's option id per axis
+    axes: list[str] = field(default_factory=list)  # a configurable's axis attribute codes
+    done: set[str] = field(default_factory=set)  # scopes sent successfully
+    linked: bool = False
+    dirty: bool = False  # `known` changed (e.g. a pending bulk operation): worth saving even on failure
+    result: DeliveryResult | None = None
+
+    @property
+    def global_change(self) -> ScopeChange | None:
+        return next((c for c in self.changes if c.scope == GLOBAL), None)
+
+    @property
+    def store_changes(self) -> list[ScopeChange]:
+        return [c for c in self.changes if c.scope != GLOBAL]
+
+    def path(self, scope: str) -> str:
+        return f"/{scope}/V1/products/{sku_path(self.sku)}"
+
+
+def sku_of(m: MutationData) -> str:
+    p = m.payload
+    if m.entity_type == "product":
+        return str(p.get("identifier") or (m.previous or {}).get("identifier") or m.code)
+    return str(p.get("code") or m.code)
+
+
+def _kind(m: MutationData) -> str:
+    if m.entity_type == "product_model":
+        return "configurable"
+    return "variant" if (m.payload.get("root_parent") or m.payload.get("parent")) else "simple"
+
+
+def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan | DeliveryResult:
+    """What this delivery must send, or its result when nothing needs sending (or cannot be sent)."""
+    p = m.payload
+    if m.entity_type == "product_model" and p.get("parent"):
+        return env.done(m, None, {"submodel": True, "root": p.get("root_parent") or p.get("parent")})
+    kind, sku = _kind(m), sku_of(m)
+    settings = env.settings
+    try:
+        scopes = product_scopes(p, kind, settings, env.refs)
+        cleared = emptied_fields(p, m.previous, m.changed_fields, settings, env.refs)
+    except Unresolved as error:
+        return failure(error)
+    current = env.refs.mapping(m.entity_type, m.entity_uuid)
+    known = dict(current.external_data) if current is not None else {}
+    state = {} if ignore_state else dict(known.get("sent") or {})
+    changes, sent = [], {}
+    for scope in [GLOBAL, *sorted((set(scopes) | set(state)) - {GLOBAL})]:
+        if scope != GLOBAL and scope not in settings.store_locales:
+            continue  # a store view no longer configured
+        change = plan_scope(scope, scopes.get(scope, {}), state.get(scope) if state else None,
+                            cleared.get(scope, ()), scopes[GLOBAL])  # fmt: skip
+        if change.hashes:
+            sent[scope] = change.hashes
+        if change.send:
+            changes.append(change)
+    product = ProductPlan(m, kind, sku, changes, sent, known, current.external_id if current else None)
+    if kind == "configurable":
+        product.axes = list(p.get("variant_axes") or [])  # kept for its variants
+    try:
+        _plan_link(product, scopes[GLOBAL], env, has_state=bool(state))
+    except Unresolved as error:
+        return failure(error)
+    except Invalid as error:
+        return DeliveryResult.permanent(str(error))
+    if not changes and product.link is None:
+        return finish(product, env)
+    return product
+
+
+def _plan_link(product: ProductPlan, fields: dict[str, Any], env: Env, has_state: bool) -> None:
+    known, p = product.known, product.mutation.payload
+    linked_to = known.get("linked_to")
+    if product.kind != "variant":
+        if linked_to:
+            product.link = LinkPlan(None, linked_to)
+        return
+    root = str(p.get("root_parent") or p.get("parent"))
+    axes = env.refs.axes(p.get("family_variant"), root)
+    if axes is None:
+        raise Unresolved([f"family variant {p.get('family_variant') or '?'} (axes of {root})"])
+    planned, ids, missing = [], {}, []
+    for code in axes:
+        info = env.refs.attribute(code)
+        if info is None or info.attribute_id is None:
+            missing.append(f"attribute {code}")
+            continue
+        option_id = fields.get(info.magento_code)
+        if not option_id:
+            raise Invalid(f"variant {product.sku} has no value for its axis {code}: Magento cannot link it to {root}")
+        planned.append((int(info.attribute_id), str(option_id), env.refs.attribute_label(code)))
+        ids[info.magento_code] = str(option_id)
+    if missing:
+        raise Unresolved(missing)
+    product.axis_ids = ids
+    if has_state and linked_to == root and known.get("axes") == ids:
+        return
+    unlink_from = linked_to if linked_to and linked_to != root else None
+    product.link = LinkPlan(root, unlink_from, tuple(planned), attach=not (has_state and linked_to == root))
+
+
+class Invalid(Exception):
+    """The payload can never be delivered as it is (a permanent result)."""
+
+
+# --------------------------------------------------------------------------------- sending
+
+
+def save_scope(product: ProductPlan, change: ScopeChange, env: Env) -> None:
+    answer = env.client.put(product.path(change.scope), json=product_body(product.sku, change.send), skus=[product.sku])
+    product.done.add(change.scope)
+    if isinstance(answer, dict) and answer.get("id") is not None:
+        product.external_id = str(answer["id"])
+
+
+def send(product: ProductPlan, env: Env) -> DeliveryResult:
+    """The synchronous path: global scope, store views, configurable link; one request at a time."""
+    try:
+        change = product.global_change
+        if change is not None:
+            try:
+                save_scope(product, change, env)
+            except MagentoError as error:
+                if not _is_missing(error, product):
+                    raise
+                return _resend_in_full(product, env)
+        for change in product.store_changes:
+            save_scope(product, change, env)
+        link(product, env)
+    except (MagentoError, Unresolved) as error:
+        return settle(product, env, failure(error))
+    return finish(product, env)
+
+
+def _is_missing(error: MagentoError, product: ProductPlan) -> bool:
+    """A partial save of a product deleted in Magento meanwhile is refused for lack of a name."""
+    return error.status == 400 and MISSING_PRODUCT in error.message and bool(product.known.get("sent"))
+
+
+def _resend_in_full(product: ProductPlan, env: Env) -> DeliveryResult:
+    again = plan(product.mutation, env, ignore_state=True)
+    if isinstance(again, DeliveryResult):
+        return again
+    again.known = {k: v for k, v in product.known.items() if k not in ("sent", "linked_to", "axes")}
+    return send(again, env)
+
+
+def link(product: ProductPlan, env: Env) -> None:
+    """Unlink from a former configurable, then link to the root model's configurable."""
+    plan_ = product.link
+    if plan_ is None:
+        return
+    client = env.client
+    if plan_.unlink_from:
+        client.delete(
+            f"{CONFIGURABLES}/{sku_path(plan_.unlink_from)}/children/{sku_path(product.sku)}",
+            skus=[plan_.unlink_from, product.sku],
+            accept_status=[400, 404],
+        )
+    if plan_.root is None:
+        product.linked = True
+        return
+    root = sku_path(plan_.root)
+    with client.holding(plan_.root):  # read-modify-write of the root's options: no other variant meanwhile
+        try:
+            options = client.get(f"{CONFIGURABLES}/{root}/options/all") or []
+        except MagentoError as error:
+            if error.status == 404:
+                raise Unresolved([f"configurable {plan_.root} (product model)"]) from None
+            raise
+        by_attribute = {str(o.get("attribute_id")): o for o in options}
+        for position, (attribute_id, option_id, label) in enumerate(plan_.axes):
+            existing = by_attribute.get(str(attribute_id))
+            if existing is None:
+                body = configurable_option_body(attribute_id, label, position, [option_id])
+                client.post(f"{CONFIGURABLES}/{root}/options", json=body, skus=[plan_.root])
+                continue
+            values = {str(v.get("value_index")) for v in existing.get("values") or []}
+            if option_id not in values:
+                body = configurable_option_body(attribute_id, existing.get("label") or label,
+                                                existing.get("position") or position, [*values, option_id])  # fmt: skip
+                client.put(f"{CONFIGURABLES}/{root}/options/{existing['id']}", json=body, skus=[plan_.root])
+        if plan_.attach:
+            try:
+                client.post(
+                    f"{CONFIGURABLES}/{root}/child", json={"childSku": product.sku}, skus=[plan_.root, product.sku]
+                )
+            except MagentoError as error:
+                if not (error.status == 400 and "already attached" in error.message):
+                    raise
+    product.linked = True
+
+
+def _external_data(product: ProductPlan, complete: bool) -> dict[str, Any]:
+    data = {k: v for k, v in product.known.items() if k not in ("sent",)}
+    sent = dict(product.known.get("sent") or {})
+    for scope in product.sent:
+        if complete or scope in product.done or not any(c.scope == scope for c in product.changes):
+            sent[scope] = product.sent[scope]
+    data.update({"sku": product.sku, "type": product.kind, "sent": sent})
+    if complete or not data.get("pending"):
+        data.pop("pending", None)
+    if product.kind == "configurable":
+        data["axes"] = product.axes
+    elif product.kind == "variant":
+        if complete or product.linked:
+            data["linked_to"] = product.link.root if product.link else data.get("linked_to")
+            data["axes"] = product.axis_ids
+    elif complete or product.linked:
+        data.pop("linked_to", None)
+        data.pop("axes", None)
+    return data
+
+
+def finish(product: ProductPlan, env: Env) -> DeliveryResult:
+    return env.done(product.mutation, product.external_id, _external_data(product, complete=True))
+
+
+def settle(product: ProductPlan, env: Env, result: DeliveryResult) -> DeliveryResult:
+    """A failed delivery keeps what did land (those scopes are not sent again) and reports why."""
+    if product.done or product.linked or product.dirty:
+        m = product.mutation
+        env.refs.save(m.entity_type, m.entity_uuid, product.external_id, _external_data(product, complete=False))
+    return result
+
+
+# --------------------------------------------------------------------------------- deletes
+
+
+def delete(m: MutationData, env: Env) -> DeliveryResult:
+    """DELETE, or status 2 with `on_delete: disable`; a disabled variant leaves its configurable."""
+    sku = sku_of(m)
+    current = env.refs.mapping(m.entity_type, m.entity_uuid)
+    submodel = (m.previous or {}).get("parent") or (current is not None and current.external_data.get("submodel"))
+    if m.entity_type == "product_model" and submodel:
+        return env.gone(m)
+    path = f"/all/V1/products/{sku_path(sku)}"
+    if env.on_delete == "delete":
+        env.client.delete(path, skus=[sku], accept_status=[404])
+        return env.gone(m)
+    try:
+        env.client.put(path, json={"product": {"sku": sku, "status": 2}}, skus=[sku])
+    except MagentoError as error:
+        if error.status == 400 and MISSING_PRODUCT in error.message:
+            return env.gone(m)  # not in Magento: nothing to disable
+        raise
+    root = (current.external_data.get("linked_to") if current else None) or (m.previous or {}).get("root_parent")
+    if root:
+        env.client.delete(
+            f"{CONFIGURABLES}/{sku_path(root)}/children/{sku_path(sku)}", skus=[root, sku], accept_status=[400, 404]
+        )
+    return env.gone(m)
