@@ -12,14 +12,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from drivers.context import InMemoryMappings, IntegrationContext
+from drivers.models import entity_uuid
 from iec_pipeline.catalog.staging import utcnow
 from iec_pipeline.delivery import hooks
 from iec_pipeline.integrations import LoadedIntegration
 from iec_pipeline.store.db import bulk_insert
-from iec_pipeline.store.models import IntegrationConnection, Mutation, MutationJob
+from iec_pipeline.store.models import IntegrationConnection, Mutation, MutationJob, Product, ProductModel
 
 QUEUE_MAP: tuple[tuple[int, str], ...] = (
     (50, "integrations-immediate"),
@@ -29,7 +30,7 @@ QUEUE_MAP: tuple[tuple[int, str], ...] = (
 LOWEST_QUEUE = "integrations-low"
 QUEUES = tuple(dict.fromkeys(q for _, q in QUEUE_MAP))
 JOB_COLUMNS = (
-    "mutation_id", "integration", "entity_type", "entity_uuid", "code", "operation", "status", "priority",
+    "mutation_id", "integration", "entity_type", "entity_uuid", "lock_key", "code", "operation", "status", "priority",
     "queue", "attempts", "next_attempt_at", "created_at", "updated_at", "hook_state", "last_error", "finished_at",
 )  # fmt: skip
 
@@ -59,6 +60,50 @@ def _priorities(mutations: pd.DataFrame, priority_map: dict[str, int]) -> pd.Ser
     fields["priority"] = fields["changed_fields"].map(priority_map).fillna(default)
     best = fields.groupby("id")["priority"].min()
     return best.reindex(mutations["id"]).fillna(default).astype(int)
+
+
+def _lock_keys(conn: Connection, mutations: pd.DataFrame) -> dict[int, str]:
+    """Mutation id -> the record its delivery writes: a variant or sub-model locks its root model (its
+    configurable), so no two runs write one configurable at once; everything else locks itself."""
+    keys = dict(zip(mutations["id"].tolist(), mutations["entity_uuid"].tolist(), strict=True))
+    valued = mutations[mutations["entity_type"].isin(["product", "product_model"])]
+    if valued.empty:
+        return keys
+    products, models = Product.__table__, ProductModel.__table__
+    parent, grandparent = models.alias("parent"), models.alias("grandparent")
+    roots: dict[str, str] = {}
+    for owner in (products, models):
+        uuids = valued.loc[
+            valued["entity_type"] == ("product" if owner is products else "product_model"), "entity_uuid"
+        ]
+        for chunk in range(0, len(uuids), 1000):
+            root = func.coalesce(grandparent.c.code, parent.c.code)
+            if owner is models:
+                root = func.coalesce(root, owner.c.code)
+            rows = conn.execute(
+                select(owner.c.uuid, root)
+                .select_from(
+                    owner.outerjoin(parent, parent.c.code == owner.c.parent).outerjoin(
+                        grandparent, grandparent.c.code == parent.c.parent
+                    )
+                )
+                .where(owner.c.uuid.in_(uuids.iloc[chunk : chunk + 1000].tolist()))
+            )
+            roots.update({u: code for u, code in rows if code})
+    deleted = valued[valued["operation"] == "deleted"]
+    if not deleted.empty:  # gone from the store: their last state says where they hung
+        for m_id, entity_type, previous in conn.execute(
+            select(Mutation.id, Mutation.entity_type, Mutation.previous).where(Mutation.id.in_(deleted["id"].tolist()))
+        ):
+            root = (previous or {}).get("root_parent") or (
+                (previous or {}).get("code") if entity_type == "product_model" else None
+            )
+            if root:
+                keys[m_id] = entity_uuid("product_model", root)
+    for m_id, uuid in zip(valued["id"].tolist(), valued["entity_uuid"].tolist(), strict=True):
+        if uuid in roots:
+            keys[m_id] = entity_uuid("product_model", roots[uuid])
+    return keys
 
 
 def _creation_vetoes(conn: Connection, integration: LoadedIntegration, mutation_ids: list[int]) -> dict[int, str]:
@@ -113,7 +158,8 @@ def fan_out(
             parked = hooks.creation_state(integration.driver_class)
             vetoes = _creation_vetoes(conn, integration, wanted["id"].tolist())
             jobs = []
-            for (m_id, entity_type, entity_uuid, code, operation), priority in zip(
+            locks = _lock_keys(conn, wanted)
+            for (m_id, entity_type, uuid, code, operation), priority in zip(
                 wanted[["id", "entity_type", "entity_uuid", "code", "operation"]].itertuples(index=False),
                 priorities.tolist(),
                 strict=True,
@@ -122,8 +168,25 @@ def fan_out(
                 status = "superseded" if veto else "pending"
                 queue = resolve_queue(int(priority))
                 jobs.append(
-                    (int(m_id), spec.name, entity_type, entity_uuid, code, operation, status, int(priority), queue, 0,
-                     now, now, now, parked, veto, now if veto else None)  # fmt: skip
+                    (
+                        int(m_id),
+                        spec.name,
+                        entity_type,
+                        uuid,
+                        locks[int(m_id)],
+                        code,
+                        operation,
+                        status,
+                        int(priority),
+                        queue,
+                        0,
+                        now,
+                        now,
+                        now,
+                        parked,
+                        veto,
+                        now if veto else None,
+                    )  # fmt: skip
                 )
             existing = {
                 m for (m,) in conn.execute(

@@ -156,3 +156,30 @@ class TestWebhookDriverContract(DriverContractSuite):
                          code=f"code-{i}", operation="created", payload={"code": f"code-{i}"}, changed_fields=["code"])
             for i, t in enumerate(["attribute", "category", "product"], start=1)
         ]  # fmt: skip
+
+
+def test_a_variant_and_its_configurable_are_never_in_flight_in_two_runs(akeneo, iec_env, instance, receiver):
+    from sqlalchemy import text
+
+    from drivers.models import entity_uuid
+
+    declare(iec_env, webhook("shop", receiver.url, entity_types=["product_model", "product"]))
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+    assert run_sync(instance, mode="full").success
+    engine = get_engine(iec_env.store_url)
+    with engine.connect() as conn:
+        locks = dict(conn.execute(text("SELECT code, lock_key FROM mutation_jobs")).all())
+    root = entity_uuid("product_model", "tshirt_classic")
+    assert locks["tshirt_classic"] == locks["tshirt_classic_red"] == locks["tshirt-classic-blue-m"] == root
+    assert locks["bag-tote-black"] == entity_uuid("product_model", "bag_tote")
+    assert locks["jeans-slim"] == product_uuid("jeans-slim")
+
+    with engine.begin() as conn:  # run A takes the root model only
+        conn.execute(text("UPDATE mutation_jobs SET next_attempt_at = '2999-01-01' WHERE code != 'tshirt_classic'"))
+        assert [c.code for c in ledger.claim(conn, "shop", None, "run-a", 100, 60)] == ["tshirt_classic"]
+        conn.execute(text("UPDATE mutation_jobs SET next_attempt_at = '2000-01-01' WHERE status = 'pending'"))
+    with engine.begin() as conn:  # run B may not touch anything under that configurable meanwhile
+        taken = {c.code for c in ledger.claim(conn, "shop", None, "run-b", 100, 60)}
+    assert "jeans-slim" in taken and "bag-tote-black" in taken
+    assert not {"tshirt_classic_red", "tshirt-classic-red-s", "tshirt-classic-blue-m"} & taken

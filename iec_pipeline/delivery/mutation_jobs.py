@@ -80,9 +80,12 @@ def claim(
     now = utcnow()
     other = J.alias("other")
     same_entity = and_(other.c.integration == J.c.integration, other.c.entity_uuid == J.c.entity_uuid)
-    busy = exists(
-        select(1).where(same_entity, or_(other.c.status == "running", other.c.hook_state == "after"))
-    )  # in flight, or its previous delivery's async hooks have not reported yet
+    same_record = and_(other.c.integration == J.c.integration, other.c.lock_key == J.c.lock_key)
+    busy = or_(
+        exists(select(1).where(same_record, other.c.status == "running", other.c.run_id != run_id)),
+        exists(select(1).where(same_entity, other.c.status == "running")),
+        exists(select(1).where(same_entity, other.c.hook_state == "after")),
+    )  # in flight (this entity, or its record in another run), or its previous async hooks not done
     newer = exists(select(1).where(same_entity, other.c.status == "pending", other.c.id > J.c.id))
     query = select(J.c.id, J.c.mutation_id, J.c.entity_type, J.c.entity_uuid, J.c.code, J.c.attempts).where(
         J.c.integration == integration,

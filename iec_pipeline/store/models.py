@@ -299,6 +299,7 @@ class MutationJob(Base):
         UniqueConstraint("mutation_id", "integration"),
         Index("ix_mutation_jobs_due", "integration", "queue", "status", "next_attempt_at"),
         Index("ix_mutation_jobs_entity", "integration", "entity_uuid", "status"),
+        Index("ix_mutation_jobs_lock", "integration", "lock_key", "status"),
         Index("ix_mutation_jobs_run", "status", "run_id"),
         {"sqlite_autoincrement": True},
     )
@@ -307,6 +308,9 @@ class MutationJob(Base):
     integration: Mapped[str] = mapped_column(String(100))
     entity_type: Mapped[str] = mapped_column(String(30))
     entity_uuid: Mapped[str] = mapped_column(String(36))
+    # Jobs with one lock key are never in flight in two runs at once: a variant and its configurable
+    # write the same target record (Magento: the parent SKU), so they share their root model's key.
+    lock_key: Mapped[str] = mapped_column(String(36))
     code: Mapped[str] = mapped_column(String(511))
     operation: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12))  # pending running success failed dead superseded

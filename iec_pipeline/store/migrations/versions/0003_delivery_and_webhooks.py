@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('integration', sa.String(length=100), nullable=False),
     sa.Column('entity_type', sa.String(length=30), nullable=False),
     sa.Column('entity_uuid', sa.String(length=36), nullable=False),
+    sa.Column('lock_key', sa.String(length=36), nullable=False),
     sa.Column('code', sa.String(length=511), nullable=False),
     sa.Column('operation', sa.String(length=10), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
@@ -82,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table('mutation_jobs', schema=None) as batch_op:
         batch_op.create_index('ix_mutation_jobs_due', ['integration', 'queue', 'status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_mutation_jobs_entity', ['integration', 'entity_uuid', 'status'], unique=False)
+        batch_op.create_index('ix_mutation_jobs_lock', ['integration', 'lock_key', 'status'], unique=False)
         batch_op.create_index('ix_mutation_jobs_run', ['status', 'run_id'], unique=False)
 
     op.create_table('webhook_drops',
@@ -111,6 +113,7 @@ def downgrade() -> None:
     op.drop_table('webhook_drops')
     with op.batch_alter_table('mutation_jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_mutation_jobs_run')
+        batch_op.drop_index('ix_mutation_jobs_lock')
         batch_op.drop_index('ix_mutation_jobs_entity')
         batch_op.drop_index('ix_mutation_jobs_due')
 
