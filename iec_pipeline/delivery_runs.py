@@ -23,6 +23,9 @@ class DeliverOutcome:
     timed_out: bool = False
 
 
+QUIET = {"console": {"config": {"log_level": "INFO"}}}  # the run's own messages, not Dagster's debug events
+
+
 def run_delivery(
     instance: dg.DagsterInstance, integration: str, queue: str | None, linger: float = 0.0
 ) -> dg.ExecuteJobResult:
@@ -32,7 +35,7 @@ def run_delivery(
     return dg.execute_job(
         dg.reconstructable(deliver_job),
         instance,
-        run_config={"ops": {"deliver_mutations": {"config": config}}},
+        run_config={"ops": {"deliver_mutations": {"config": config}}, "loggers": QUIET},
         tags={
             "iec/integration": integration,
             "iec/queue": queue or "all",
@@ -48,7 +51,7 @@ def run_hooks(instance: dg.DagsterInstance, integration: str) -> dg.ExecuteJobRe
     return dg.execute_job(
         dg.reconstructable(hooks_job),
         instance,
-        run_config={"ops": {"run_async_hooks": {"config": {"integration": integration}}}},
+        run_config={"ops": {"run_async_hooks": {"config": {"integration": integration}}}, "loggers": QUIET},
         tags={"iec/integration": integration, "iec/queue": "hooks"},
         raise_on_error=False,
     )

@@ -29,8 +29,15 @@ QUEUE_MAP: tuple[tuple[int, str], ...] = (
 )
 LOWEST_QUEUE = "integrations-low"
 QUEUES = tuple(dict.fromkeys(q for _, q in QUEUE_MAP))
+# What must exist in a target before what: an option needs its attribute, a product its options,
+# family (attribute set), categories and configurable.
+TYPE_RANK = {
+    "attribute": 0, "category": 0, "attribute_option": 1, "family": 1, "family_variant": 2, "product_model": 3,
+    "product": 4,
+}  # fmt: skip
 JOB_COLUMNS = (
-    "mutation_id", "integration", "entity_type", "entity_uuid", "lock_key", "code", "operation", "status", "priority",
+    "mutation_id", "integration", "entity_type", "entity_uuid", "lock_key", "type_rank", "code", "operation", "status",
+    "priority",
     "queue", "attempts", "next_attempt_at", "created_at", "updated_at", "hook_state", "last_error", "finished_at",
 )  # fmt: skip
 
@@ -174,6 +181,7 @@ def fan_out(
                         entity_type,
                         uuid,
                         locks[int(m_id)],
+                        TYPE_RANK[entity_type],
                         code,
                         operation,
                         status,

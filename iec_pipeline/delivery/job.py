@@ -30,8 +30,11 @@ class DeliverConfig(dg.Config):
     lease_seconds: float = Field(default=60.0, gt=5, description="Lease of claimed jobs, renewed while alive")
 
 
-@dg.op(description="Claims due jobs of one integration (and queue), delivers them through its driver, records.")
-def deliver_mutations(context: dg.OpExecutionContext, config: DeliverConfig, store: StoreResource) -> dg.Nothing:
+@dg.op(
+    description="Claims due jobs of one integration (and queue), delivers them through its driver, records.",
+    out=dg.Out(dg.Nothing, description="Nothing is handed on: the results are in mutation_jobs"),
+)
+def deliver_mutations(context: dg.OpExecutionContext, config: DeliverConfig, store: StoreResource):
     stats = deliver(
         store.engine(),
         context.run_id,
@@ -63,8 +66,11 @@ class HooksConfig(dg.Config):
     integration: str = Field(description="The integration whose parked jobs' async hooks run")
 
 
-@dg.op(description="Calls the async hooks of parked jobs, then lets their delivery continue.")
-def run_async_hooks(context: dg.OpExecutionContext, config: HooksConfig, store: StoreResource) -> dg.Nothing:
+@dg.op(
+    description="Calls the async hooks of parked jobs, then lets their delivery continue.",
+    out=dg.Out(dg.Nothing),
+)
+def run_async_hooks(context: dg.OpExecutionContext, config: HooksConfig, store: StoreResource):
     engine = store.engine()
     with engine.connect() as conn:
         integration = integrations.from_store(conn, config.integration)

@@ -32,6 +32,7 @@ from iec_pipeline.store.models import Mutation, MutationJob
 J = MutationJob.__table__
 FINAL = ("success", "dead", "superseded")
 BACKOFF_CAP_SECONDS = 3600.0
+STRUCTURE_RANK = 2  # attributes, categories, options, families, family variants (see fanout.TYPE_RANK)
 
 
 @dataclass
@@ -87,6 +88,16 @@ def claim(
         exists(select(1).where(same_entity, other.c.hook_state == "after")),
     )  # in flight (this entity, or its record in another run), or its previous async hooks not done
     newer = exists(select(1).where(same_entity, other.c.status == "pending", other.c.id > J.c.id))
+    structure_first = exists(
+        select(1).where(
+            other.c.integration == J.c.integration,
+            other.c.type_rank < J.c.type_rank,
+            or_(other.c.type_rank <= STRUCTURE_RANK, other.c.lock_key == J.c.lock_key),
+            other.c.id < J.c.id,
+            or_(other.c.status == "running", and_(other.c.status == "pending", other.c.next_attempt_at <= now)),
+        )
+    )  # an older attribute, option, category (or this variant's configurable), due or in flight, lands
+    # first; one waiting for a retry does not block anything
     query = select(J.c.id, J.c.mutation_id, J.c.entity_type, J.c.entity_uuid, J.c.code, J.c.attempts).where(
         J.c.integration == integration,
         J.c.status == "pending",
@@ -94,6 +105,7 @@ def claim(
         J.c.next_attempt_at <= now,
         ~busy,
         ~newer,
+        ~structure_first,
     )
     if queue is not None:
         query = query.where(J.c.queue == queue)

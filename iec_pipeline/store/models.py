@@ -311,6 +311,9 @@ class MutationJob(Base):
     # Jobs with one lock key are never in flight in two runs at once: a variant and its configurable
     # write the same target record (Magento: the parent SKU), so they share their root model's key.
     lock_key: Mapped[str] = mapped_column(String(36))
+    # Dependency rank of the entity type (attributes and categories 0 ... products 4): a job waits
+    # while an older job of a lower rank is due or running, so structure lands before what uses it.
+    type_rank: Mapped[int] = mapped_column(Integer, default=0)
     code: Mapped[str] = mapped_column(String(511))
     operation: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12))  # pending running success failed dead superseded

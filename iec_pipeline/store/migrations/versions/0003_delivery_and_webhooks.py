@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('entity_type', sa.String(length=30), nullable=False),
     sa.Column('entity_uuid', sa.String(length=36), nullable=False),
     sa.Column('lock_key', sa.String(length=36), nullable=False),
+    sa.Column('type_rank', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=511), nullable=False),
     sa.Column('operation', sa.String(length=10), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),

@@ -1,0 +1,38 @@
+"""`make bench`: every benchmark, each printing its figures next to the baseline it measured itself.
+
+`python -m bench [ingest|deliver|magento|webhook ...]` runs a subset.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+BENCHMARKS = {
+    "ingest": "bench.ingest",  # issue 3: full sync vs raw listing, re-sync, peak RSS
+    "deliver": "bench.deliver",  # issue 5: webhook delivery vs plain httpx loop, immediate latency
+    "magento": "bench.magento",  # issue 7: sequential vs max_concurrency 8 vs bulk
+    "webhook": "bench.webhook_receiver",  # issue 6: receiver under load
+    "latency": "bench.webhook_latency",  # issue 6: Akeneo save -> Magento request, daemon running
+}
+
+
+def main(argv: list[str]) -> int:
+    import importlib
+
+    chosen = argv or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    results = {}
+    for name in chosen:
+        print(f"\n== {name} ==", flush=True)
+        started = time.monotonic()
+        results[name] = importlib.import_module(BENCHMARKS[name]).main()
+        print(f"({name}: {time.monotonic() - started:.0f}s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
