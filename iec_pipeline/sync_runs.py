@@ -21,6 +21,7 @@ class SyncOutcome:
     mode: str
     seconds: float
     fetched: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)  # fetched, identical to the store
     mutations: dict[str, int] = field(default_factory=dict)
     by_entity_type: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -94,6 +95,7 @@ def run_sync(
                 else:
                     entity = next(e for e in ENTITY_TYPES if e.asset == name)
                     outcome.fetched[entity.name] = int(metadata.get("fetched", 0))
+                    outcome.unchanged[entity.name] = int(metadata.get("unchanged", 0))
             elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
                 outcome.checks[evaluation.check_name] = evaluation.passed

@@ -127,6 +127,7 @@ def test_every_change_becomes_exactly_one_mutation(akeneo, iec_env, instance):
 
     third = run_sync(instance, mode="full")
     assert third.success
+    assert third.unchanged == third.fetched  # every item recognised as identical, none normalized again
     assert store.mutations(iec_env.store_url, since=store.last_mutation_id(iec_env.store_url) - 0) == []
     assert third.mutations == {"created": 0, "updated": 0, "deleted": 0}
 

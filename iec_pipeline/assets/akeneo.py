@@ -85,6 +85,7 @@ def _fetch_asset(entity: EntityType) -> dg.AssetsDefinition:
             "mode": plan.mode,
             "scope": plan.describe(),
             "fetched": stats.fetched,
+            "unchanged": stats.unchanged,
             "values": stats.values,
             "pages": stats.pages,
             "requests": stats.requests,

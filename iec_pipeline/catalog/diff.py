@@ -15,6 +15,11 @@ Set-based, in four phases:
 3. write the store: delete replaced rows, insert staged rows, copy staged values (INSERT..SELECT);
 4. build current payloads and `changed_fields` (pandas merge of the two exploded payloads); a
    candidate whose payload did not change (e.g. a re-save) makes no mutation.
+
+An item the fetch found byte-for-byte identical to the stored one (same raw hash) is staged lean,
+without fields or values: it counts as seen (no deletion) and is never applied. In the rare case
+another sync changed that entity in the store between this fetch and this diff, it is kept as the
+other sync left it and logged; the next refresh, incremental or full sync of it settles it.
 """
 
 from __future__ import annotations
@@ -102,9 +107,10 @@ def _classify(conn: Connection, sync_id: str, entity: EntityType) -> None:
         table.c.content_hash != SE.c.content_hash,
         table.c.fetched_at <= SE.c.fetched_at,
     )
+    full = and_(_staged(sync_id, entity), SE.c.fields.is_not(None))  # lean rows: unchanged when fetched
     conn.execute(update(SE).where(_staged(sync_id, entity)).values(action=None))
-    conn.execute(update(SE).where(_staged(sync_id, entity), ~exists(in_store)).values(action="create"))
-    conn.execute(update(SE).where(_staged(sync_id, entity), exists(differs)).values(action="update"))
+    conn.execute(update(SE).where(full, ~exists(in_store)).values(action="create"))
+    conn.execute(update(SE).where(full, exists(differs)).values(action="update"))
 
 
 def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: StagingScope) -> list[tuple[str, str]]:
@@ -193,11 +199,11 @@ def _record_previous(
 
 
 def _entity_rows(entity: EntityType, part) -> tuple[list[dict[str, Any]], list[tuple]]:
-    """Store rows and EAV value rows of staged entities (id, key, hash, fetched_at, updated, fields, values)."""
+    """Store rows and EAV value rows of staged entities (`_staged_rows`' columns)."""
     has_updated = "updated" in entity.table.c
     rows, value_rows = [], []
-    for _id, key, content_hash, fetched_at, updated, fields, values in part:
-        row = {"uuid": key, "content_hash": content_hash, "fetched_at": fetched_at, **fields}
+    for _id, key, content_hash, raw, fetched_at, updated, fields, values in part:
+        row = {"uuid": key, "content_hash": content_hash, "raw_hash": raw, "fetched_at": fetched_at, **fields}
         if has_updated:
             row["updated"] = updated
         rows.append(row)
@@ -208,7 +214,7 @@ def _entity_rows(entity: EntityType, part) -> tuple[list[dict[str, Any]], list[t
 
 def _staged_rows(sync_id: str, entity: EntityType, action: str):
     return select(
-        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
+        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.raw_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
     ).where(_staged(sync_id, entity), SE.c.action == action)
 
 
@@ -244,6 +250,27 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
     for action in ("update", "create") if with_creates else ("update",):
         for part in _chunks_of(conn, _staged_rows(sync_id, entity, action), 2000):
             _insert_entities(conn, entity, part)
+    # An unchanged entity fetched in full (its raw form changed, e.g. an option label in linked_data):
+    # remember the new raw hash, so next time it is recognised without normalizing.
+    conn.execute(
+        update(table)
+        .where(
+            exists(
+                select(1).where(
+                    _staged(sync_id, entity),
+                    SE.c.key == table.c.uuid,
+                    SE.c.action.is_(None),
+                    SE.c.fields.is_not(None),
+                    SE.c.content_hash == table.c.content_hash,
+                )  # fmt: skip
+            )
+        )
+        .values(
+            raw_hash=select(SE.c.raw_hash)
+            .where(_staged(sync_id, entity), SE.c.key == table.c.uuid, SE.c.action.is_(None))
+            .scalar_subquery()
+        )
+    )
     if "updated" in table.c:
         # A re-save changes nothing but Akeneo's `updated`: keep the store's copy current.
         newer = (
@@ -352,8 +379,8 @@ def _emit(
     query = _staged_rows(sync_id, entity, "create").add_columns(SE.c.code)
     for part in _chunks_of(conn, query, payloads.CHUNK):
         if stream_creates:
-            _insert_entities(conn, entity, [row[:7] for row in part])
-        staged = [(key, fields_, values, updated) for _id, key, _h, _f, updated, fields_, values, _code in part]
+            _insert_entities(conn, entity, [row[:8] for row in part])
+        staged = [(key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _code in part]
         current = payloads.from_staging(conn, entity.name, staged, categories)
         fields = changes.present_fields(entity, current)
         insert_rows(
@@ -433,6 +460,21 @@ def apply_sync(
                 select(func.count(), func.count(SE.c.action)).where(_staged(sync_id, entity))
             ).one()
             result.unchanged[entity.name] = staged_total - staged_changed
+            unapplied = conn.execute(
+                select(func.count()).where(
+                    _staged(sync_id, entity),
+                    SE.c.fields.is_(None),
+                    exists(
+                        select(1).where(
+                            entity.table.c.uuid == SE.c.key,
+                            entity.table.c.content_hash != SE.c.content_hash,
+                            entity.table.c.fetched_at <= SE.c.fetched_at,
+                        )
+                    ),
+                )
+            ).scalar_one()
+            if unapplied:  # another sync changed them between this fetch and this diff: see the docstring
+                log.warning(f"{entity.name}: {unapplied} unchanged item(s) changed in the store meanwhile; kept")
             result.stale[entity.name] = conn.execute(
                 select(func.count()).where(
                     _staged(sync_id, entity),

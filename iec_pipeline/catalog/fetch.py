@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
@@ -23,11 +24,10 @@ from urllib.parse import quote, unquote
 from sqlalchemy import Engine, select
 
 from iec_pipeline.catalog.entities import entity_uuid, get
-from iec_pipeline.catalog.normalize import Normalized, normalize
-from iec_pipeline.catalog.staging import Stager
+from iec_pipeline.catalog.normalize import Normalized, item_key, normalize, parse_akeneo_datetime, raw_hash
+from iec_pipeline.catalog.staging import Stager, Unchanged
 from iec_pipeline.resources.akeneo import AkeneoClient
 from iec_pipeline.store.models import (
-    Family,
     FamilyVariant,
     ProductAttribute,
     StagingEntity,
@@ -62,6 +62,7 @@ class FetchStats:
     entity_type: str
     scope: str
     fetched: int = 0
+    unchanged: int = 0  # identical to what the store holds: not normalized again
     pages: int = 0
     values: int = 0
     requests: int = 0
@@ -82,32 +83,43 @@ def _updated_search(since: datetime | None, until: datetime | None) -> dict[str,
     return {"search": json.dumps({"updated": rules})}
 
 
+def types_fingerprint(types: dict[str, str]) -> str:
+    """Normalization depends on attribute types: a changed type invalidates every raw hash."""
+    return hashlib.sha1(json.dumps(sorted(types.items())).encode()).hexdigest() if types else ""
+
+
 def attribute_types(engine: Engine, sync_id: str) -> dict[str, str]:
-    """Attribute code -> type: the store, overridden by attributes staged in this sync."""
+    """Attribute code -> type: the store, overridden by attributes staged in full in this sync."""
     with engine.execution_options(iec_read_only=True).connect() as conn:
         types = dict(conn.execute(select(ProductAttribute.code, ProductAttribute.type)).all())
         staged = conn.execute(
-            select(StagingEntity.fields).where(
-                (StagingEntity.sync_id == sync_id) & (StagingEntity.entity_type == "attribute")
+            select(StagingEntity.code, StagingEntity.fields).where(
+                StagingEntity.sync_id == sync_id,
+                StagingEntity.entity_type == "attribute",
+                StagingEntity.fields.is_not(None),
             )
         )
-        for (fields,) in staged:
-            types[fields["code"]] = fields["type"]
+        for code, fields in staged:
+            types[code] = fields["type"]
     return types
 
 
-def _staged_or_stored_codes(engine: Engine, sync_id: str, entity_type: str, model, where=None) -> list[str]:
-    """Codes of `entity_type` staged in this sync if it fetched them, else those in the store."""
-    with engine.connect() as conn:
-        staged = conn.execute(
-            select(StagingEntity.fields).where(
-                (StagingEntity.sync_id == sync_id) & (StagingEntity.entity_type == entity_type)
+def _current_codes(engine: Engine, sync_id: str, entity_type: str) -> list[str]:
+    """Codes of `entity_type` as this sync fetched them, or as the store has them if it fetched none."""
+    entity = get(entity_type)
+    with engine.execution_options(iec_read_only=True).connect() as conn:
+        staged = (
+            conn.execute(
+                select(StagingEntity.code).where(
+                    StagingEntity.sync_id == sync_id, StagingEntity.entity_type == entity_type
+                )
             )
-        ).all()
+            .scalars()
+            .all()
+        )
         if staged:
-            return sorted(f["code"] for (f,) in staged if where is None or where(f))
-        rows = conn.execute(select(model)).scalars().all()
-        return sorted(r.code for r in rows if where is None or where({"type": getattr(r, "type", None)}))
+            return sorted(set(staged))
+        return sorted(conn.execute(select(entity.table.c[entity.code_column])).scalars().all())
 
 
 def _list_sources(client: AkeneoClient, engine: Engine, sync_id: str, plan: FetchPlan) -> list[tuple[str, dict, bool]]:
@@ -126,12 +138,11 @@ def _list_sources(client: AkeneoClient, engine: Engine, sync_id: str, plan: Fetc
         case "family":
             return [("families", {}, False)]
         case "attribute_option":
-            selects = _staged_or_stored_codes(
-                engine, sync_id, "attribute", ProductAttribute, where=lambda f: f.get("type") in SELECT_TYPES
-            )
+            types = attribute_types(engine, sync_id)
+            selects = [c for c in _current_codes(engine, sync_id, "attribute") if types.get(c) in SELECT_TYPES]
             return [(f"attributes/{quote(code, safe='')}/options", {}, False) for code in selects]
         case "family_variant":
-            families = _staged_or_stored_codes(engine, sync_id, "family", Family)
+            families = _current_codes(engine, sync_id, "family")
             return [(f"families/{quote(code, safe='')}/variants", {}, False) for code in families]
     raise ValueError(plan.entity_type)
 
@@ -202,12 +213,26 @@ def fetch(
     stats = FetchStats(plan.entity_type, plan.scope)
     last_report = started
 
+    context = types_fingerprint(types)
+
     def stage(items: Iterable[dict[str, Any]], path: str) -> None:
         nonlocal last_report
-        normalized: list[Normalized] = [
-            normalize(plan.entity_type, _with_parent(plan.entity_type, path, item), types) for item in items
-        ]
-        stager.write_page(normalized)
+        keyed = []
+        for item in items:
+            item = _with_parent(plan.entity_type, path, item)
+            keyed.append((item_key(plan.entity_type, item), raw_hash(item, context), item))
+        known = stager.stored_hashes([key for (key, _code), _hash, _item in keyed])
+        normalized: list[Normalized] = []
+        unchanged: list[Unchanged] = []
+        for (key, _code), hashed, item in keyed:
+            stored = known.get(key)
+            if stored is not None and stored[0] == hashed:  # byte-for-byte what the store holds
+                unchanged.append(
+                    Unchanged(key, stored[2], stored[1], hashed, parse_akeneo_datetime(item.get("updated")))
+                )
+            else:
+                normalized.append(replace(normalize(plan.entity_type, item, types), raw_hash=hashed))
+        stager.write_page(normalized, unchanged)
         now = time.monotonic()
         if now - last_report >= progress_every:
             last_report = now
@@ -241,6 +266,7 @@ def fetch(
             with ThreadPoolExecutor(max_workers=client.max_in_flight) as pool:
                 list(pool.map(read, sources))
     stager.finish()
+    stats.unchanged = stager.unchanged
     stats.fetched, stats.pages, stats.values, stats.sample = (
         stager.fetched, stager.pages, stager.values, stager.sample,
     )  # fmt: skip

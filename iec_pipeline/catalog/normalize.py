@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+import orjson
+
 from iec_pipeline.catalog.entities import entity_uuid
 from iec_pipeline.store.models import canonical_json
 
@@ -59,6 +61,7 @@ class Normalized:
     fields: dict[str, Any]
     values: tuple[ValueRow, ...]
     updated: datetime | None
+    raw_hash: str | None = None
 
     def encoded(self) -> tuple[str, str, str]:
         """(fields JSON, values JSON, content hash): the staged form, each value's data as JSON text."""
@@ -312,6 +315,26 @@ def _family_variant(item: Mapping[str, Any]) -> Normalized:
         "variant_attribute_sets": sorted(sets, key=lambda s: s["level"] or 0) or None,
     }
     return Normalized(entity_uuid("family_variant", code), code, fields, (), None)
+
+
+_VOLATILE = frozenset({"updated", "created", "_links", "metadata", "quality_scores", "completenesses"})
+
+
+def raw_hash(item: Mapping[str, Any], context: str = "") -> str:
+    """Hash of an item as Akeneo sent it, minus timestamps and presentation. Equal raw hashes (and
+    the same `context`: the attribute types normalization depends on) mean equal normalized content."""
+    content = {k: v for k, v in item.items() if k not in _VOLATILE}
+    return hashlib.sha1(orjson.dumps(content, option=orjson.OPT_SORT_KEYS) + context.encode()).hexdigest()
+
+
+def item_key(entity_type: str, item: Mapping[str, Any]) -> tuple[str, str]:
+    """(uuid, code) of an item, without normalizing it."""
+    if entity_type == "product":
+        return str(item["uuid"]), str(item.get("identifier") or item["uuid"])
+    code = str(item["code"])
+    if entity_type == "attribute_option":
+        code = f"{item.get('attribute') or item.get('parent_id')}.{code}"
+    return entity_uuid(entity_type, code), code
 
 
 def normalize(entity_type: str, item: Mapping[str, Any], attribute_types: Mapping[str, str]) -> Normalized:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from iec_pipeline.catalog.entities import get
 from iec_pipeline.catalog.normalize import Normalized
 from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import (
@@ -22,7 +24,21 @@ from iec_pipeline.store.models import (
 )
 
 STALE_AFTER = timedelta(days=2)
-ENTITY_COLUMNS = ("sync_id", "entity_type", "key", "code", "content_hash", "updated", "fetched_at", "fields", "values")
+ENTITY_COLUMNS = (
+    "sync_id", "entity_type", "key", "code", "content_hash", "raw_hash", "updated", "fetched_at", "fields", "values",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """An item identical to what the store holds: staged lean (no fields, no values), so that a full
+    sync still sees it (no deletion) at a fraction of the cost."""
+
+    key: str
+    code: str
+    content_hash: str
+    raw_hash: str
+    updated: datetime | None
 
 
 def utcnow() -> datetime:
@@ -37,6 +53,7 @@ class Stager:
         self.fetched = 0
         self.pages = 0
         self.values = 0
+        self.unchanged = 0
         self.max_updated: datetime | None = None
         self.sample: list[str] = []
         self._lock = threading.Lock()
@@ -74,8 +91,9 @@ class Stager:
                 )
             )
 
-    def write_page(self, items: Sequence[Normalized]) -> None:
-        if not items:
+    def write_page(self, items: Sequence[Normalized], unchanged: Sequence[Unchanged] = ()) -> None:
+        """One page, one transaction: normalized items in full, unchanged ones lean."""
+        if not items and not unchanged:
             return
         fetched_at = utcnow()
         sync, kind = self.sync_id, self.entity_type
@@ -83,25 +101,42 @@ class Stager:
         values = 0
         for item in items:
             fields, encoded_values, content_hash = item.encoded()
-            rows.append(
-                (sync, kind, item.key, item.code, content_hash, item.updated, fetched_at, fields, encoded_values)
-            )
+            rows.append((sync, kind, item.key, item.code, content_hash, item.raw_hash, item.updated, fetched_at,
+                         fields, encoded_values))  # fmt: skip
             values += len(item.values)
+        rows += [
+            (sync, kind, u.key, u.code, u.content_hash, u.raw_hash, u.updated, fetched_at, None, None)
+            for u in unchanged
+        ]
         with self._lock, self.engine.begin() as conn:
             bulk_insert(conn, "staging_entities", ENTITY_COLUMNS, rows)
-            self.fetched += len(items)
+            self.fetched += len(rows)
+            self.unchanged += len(unchanged)
             self.pages += 1
             self.values += values
-            for item in items:
-                if item.updated is not None and (self.max_updated is None or item.updated > self.max_updated):
-                    self.max_updated = item.updated
+            for updated in [i.updated for i in items] + [u.updated for u in unchanged]:
+                if updated is not None and (self.max_updated is None or updated > self.max_updated):
+                    self.max_updated = updated
             if len(self.sample) < 5:
-                self.sample.extend(item.code for item in items[: 5 - len(self.sample)])
+                self.sample.extend(code for code in [i.code for i in items] + [u.code for u in unchanged])
+                del self.sample[5:]
             conn.execute(
                 update(StagingScope)
                 .where((StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type))
                 .values(fetched=self.fetched, pages=self.pages)
             )
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, tuple[str | None, str, str]]:
+        """key -> (raw hash, content hash, code) of the entities the store already holds."""
+        if not keys:
+            return {}
+        table = get(self.entity_type).table
+        code = table.c[get(self.entity_type).code_column]
+        with self.engine.execution_options(iec_read_only=True).connect() as conn:
+            rows = conn.execute(
+                select(table.c.uuid, table.c.raw_hash, table.c.content_hash, code).where(table.c.uuid.in_(list(keys)))
+            ).all()
+        return {key: (raw, content, code_) for key, raw, content, code_ in rows}
 
     def finish(self) -> None:
         with self.engine.begin() as conn:

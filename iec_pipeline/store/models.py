@@ -70,6 +70,8 @@ class _Tracked:
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(40))
+    # Hash of Akeneo's item as fetched: an identical item next time is not normalized again.
+    raw_hash: Mapped[str | None] = mapped_column(String(40))
     fetched_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -218,9 +220,11 @@ class StagingEntity(Base):
     key: Mapped[str] = mapped_column(String(36))
     code: Mapped[str] = mapped_column(String(511))
     content_hash: Mapped[str] = mapped_column(String(40))
+    raw_hash: Mapped[str | None] = mapped_column(String(40))
     updated: Mapped[datetime | None] = mapped_column(DateTime)
     fetched_at: Mapped[datetime] = mapped_column(DateTime)
-    fields: Mapped[dict] = mapped_column(CanonicalJSON)
+    # NULL fields and values: a lean row, the item was byte-for-byte what the store already holds.
+    fields: Mapped[dict | None] = mapped_column(CanonicalJSON)
     # EAV values as canonical JSON text: [[attribute, channel, locale, value as canonical JSON, unit], ...]
     values: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str | None] = mapped_column(String(10))  # set by the diff: create | update

@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('labels', iec_pipeline.store.models.CanonicalJSON(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_attribute_options')),
     sa.UniqueConstraint('code', name=op.f('uq_attribute_options_code'))
@@ -41,6 +42,7 @@ def upgrade() -> None:
     sa.Column('updated', sa.DateTime(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_categories')),
     sa.UniqueConstraint('code', name=op.f('uq_categories_code'))
@@ -57,6 +59,7 @@ def upgrade() -> None:
     sa.Column('labels', iec_pipeline.store.models.CanonicalJSON(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_families')),
     sa.UniqueConstraint('code', name=op.f('uq_families_code'))
@@ -68,6 +71,7 @@ def upgrade() -> None:
     sa.Column('variant_attribute_sets', iec_pipeline.store.models.CanonicalJSON(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_family_variants')),
     sa.UniqueConstraint('code', name=op.f('uq_family_variants_code'))
@@ -107,6 +111,7 @@ def upgrade() -> None:
     sa.Column('properties', iec_pipeline.store.models.CanonicalJSON(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_product_attributes')),
     sa.UniqueConstraint('code', name=op.f('uq_product_attributes_code'))
@@ -122,6 +127,7 @@ def upgrade() -> None:
     sa.Column('updated', sa.DateTime(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_product_models')),
     sa.UniqueConstraint('code', name=op.f('uq_product_models_code'))
@@ -141,6 +147,7 @@ def upgrade() -> None:
     sa.Column('updated', sa.DateTime(), nullable=True),
     sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_products')),
     sa.UniqueConstraint('identifier', name=op.f('uq_products_identifier'))
@@ -156,9 +163,10 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=36), nullable=False),
     sa.Column('code', sa.String(length=511), nullable=False),
     sa.Column('content_hash', sa.String(length=40), nullable=False),
+    sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('updated', sa.DateTime(), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
-    sa.Column('fields', iec_pipeline.store.models.CanonicalJSON(), nullable=False),
+    sa.Column('fields', iec_pipeline.store.models.CanonicalJSON(), nullable=True),
     sa.Column('values', sa.Text(), nullable=True),
     sa.Column('action', sa.String(length=10), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staging_entities'))
