@@ -143,26 +143,27 @@ def normalize_value(data: Any, attribute_type: str | None) -> tuple[Any, str | N
 
 
 def normalize_values(values: Any, attribute_types: Mapping[str, str]) -> tuple[ValueRow, ...]:
-    if not isinstance(values, dict):
+    """Every non-empty value, sorted by (attribute, channel, locale); a key given twice: the last wins."""
+    if type(values) is not dict:
         return ()
-    rows: list[ValueRow] = []
+    unique: dict[tuple[str, str, str], ValueRow] = {}
+    type_of = attribute_types.get
     for attribute_code, entries in values.items():
         if type(entries) is not list:
             continue
-        attribute_type = attribute_types.get(attribute_code)
+        attribute_type = type_of(attribute_code)
         for entry in entries:
             if type(entry) is not dict:
                 continue
             normalized = normalize_value(entry.get("data"), attribute_type)
             if normalized is None:
                 continue
-            channel = entry.get("scope") or entry.get("channel") or ""
-            locale = entry.get("locale") or ""
-            rows.append(ValueRow(attribute_code, channel, locale, normalized[0], normalized[1]))
-    rows.sort(key=lambda r: (r.attribute_code, r.channel, r.locale))
-    # The same (attribute, channel, locale) twice: the last one wins, as in a PATCH.
-    unique = {(r.attribute_code, r.channel, r.locale): r for r in rows}
-    return tuple(unique.values()) if len(unique) != len(rows) else tuple(rows)
+            scope = entry.get("scope")
+            if scope is None:
+                scope = entry.get("channel")
+            key = (attribute_code, scope or "", entry.get("locale") or "")
+            unique[key] = ValueRow(*key, *normalized)
+    return tuple(unique[k] for k in sorted(unique))
 
 
 def _labels(labels: Any) -> dict[str, str] | None:

@@ -156,19 +156,22 @@ class FamilyVariant(_Tracked, Base):
 
 
 class ProductAttributeValue(Base):
-    """IEC's ProductAttributeValue: one EAV row per entity, attribute, channel and locale."""
+    """IEC's ProductAttributeValue: one EAV row per entity, attribute, channel and locale.
+
+    That natural key is the primary key (a clustered, rowid-less table on SQLite): the value rows
+    of an entity sit together, and no second index duplicates them.
+    """
 
     __tablename__ = "product_attribute_values"
     __table_args__ = (
-        UniqueConstraint("entity_type", "entity_uuid", "attribute_code", "channel", "locale"),
         Index("ix_product_attribute_values_attribute_code", "attribute_code"),
+        {"sqlite_with_rowid": False},
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    entity_type: Mapped[str] = mapped_column(String(20))  # product | product_model
-    entity_uuid: Mapped[str] = mapped_column(String(36))
-    attribute_code: Mapped[str] = mapped_column(String(255))
-    channel: Mapped[str] = mapped_column(String(100), default="")
-    locale: Mapped[str] = mapped_column(String(20), default="")
+    entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)  # product | product_model
+    entity_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attribute_code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    locale: Mapped[str] = mapped_column(String(20), primary_key=True, default="")
     value: Mapped[Any] = mapped_column(CanonicalJSON)
     unit: Mapped[str | None] = mapped_column(String(100))
 

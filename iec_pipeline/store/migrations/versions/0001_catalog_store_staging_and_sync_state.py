@@ -80,7 +80,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_family_variants_family'), ['family'], unique=False)
 
     op.create_table('product_attribute_values',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('entity_type', sa.String(length=20), nullable=False),
     sa.Column('entity_uuid', sa.String(length=36), nullable=False),
     sa.Column('attribute_code', sa.String(length=255), nullable=False),
@@ -88,8 +87,8 @@ def upgrade() -> None:
     sa.Column('locale', sa.String(length=20), nullable=False),
     sa.Column('value', iec_pipeline.store.models.CanonicalJSON(), nullable=False),
     sa.Column('unit', sa.String(length=100), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_product_attribute_values')),
-    sa.UniqueConstraint('entity_type', 'entity_uuid', 'attribute_code', 'channel', 'locale', name=op.f('uq_product_attribute_values_entity_type_entity_uuid_attribute_code_channel_locale'))
+    sa.PrimaryKeyConstraint('entity_type', 'entity_uuid', 'attribute_code', 'channel', 'locale', name=op.f('pk_product_attribute_values')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('product_attribute_values', schema=None) as batch_op:
         batch_op.create_index('ix_product_attribute_values_attribute_code', ['attribute_code'], unique=False)
