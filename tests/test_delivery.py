@@ -18,6 +18,7 @@ from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webho
 from tests.support.receiver import WebhookReceiver
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_fan_out_to_two_integrations_and_deliver_everything(akeneo, iec_env, instance, receiver):
     other = WebhookReceiver(WEBHOOK_SECRET)
     try:

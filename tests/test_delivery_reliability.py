@@ -65,6 +65,7 @@ def test_runs_launched_from_sensor_ticks_deliver_everything(akeneo, iec_env, ins
     assert len(receiver.state.applied) == 49
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_concurrent_runs_on_one_database_deliver_each_job_once_one_request_per_entity(
     akeneo, iec_env, instance, receiver
 ):
