@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -107,6 +108,8 @@ def test_every_change_becomes_exactly_one_mutation(akeneo, iec_env, instance):
     assert len(found) == len(EXPECTED)  # no entity twice
 
     by_code = {m["code"]: m for m in found}
+    resaved = store.row(iec_env.store_url, "product", "gen-0000002")["updated"]
+    assert resaved == datetime(2026, 3, 1, 10, 0)  # no mutation, but the store knows Akeneo's `updated`
     emptied = by_code["gen-0000004"]
     assert not [x for x in emptied["payload"]["values"] if x["attribute_code"] == "ean"]
     assert [x["value"] for x in emptied["previous"]["values"] if x["attribute_code"] == "ean"] == ["4000000000004"]

@@ -252,48 +252,33 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
             _insert_entities(conn, entity, part)
     # An unchanged entity fetched in full (its raw form changed, e.g. an option label in linked_data):
     # remember the new raw hash, so next time it is recognised without normalizing.
-    conn.execute(
-        update(table)
-        .where(
-            exists(
-                select(1).where(
-                    _staged(sync_id, entity),
-                    SE.c.key == table.c.uuid,
-                    SE.c.action.is_(None),
-                    SE.c.fields.is_not(None),
-                    SE.c.content_hash == table.c.content_hash,
-                )  # fmt: skip
-            )
-        )
-        .values(
-            raw_hash=select(SE.c.raw_hash)
-            .where(_staged(sync_id, entity), SE.c.key == table.c.uuid, SE.c.action.is_(None))
-            .scalar_subquery()
-        )
+    _refresh_unchanged(
+        conn, sync_id, entity, "raw_hash",
+        SE.c.fields.is_not(None), SE.c.content_hash == table.c.content_hash,
+        or_(table.c.raw_hash.is_(None), table.c.raw_hash != SE.c.raw_hash),
+    )  # fmt: skip
+    if "updated" in table.c:  # a re-save changes nothing but Akeneo's `updated`: keep the store's copy current
+        _refresh_unchanged(
+            conn, sync_id, entity, "updated",
+            SE.c.updated.is_not(None), SE.c.fetched_at >= table.c.fetched_at,
+            or_(table.c.updated.is_(None), SE.c.updated != table.c.updated),
+        )  # fmt: skip
+
+
+def _refresh_unchanged(conn: Connection, sync_id: str, entity: EntityType, column: str, *conditions) -> None:
+    """Copies a staged column into the store for the entities this diff leaves unchanged."""
+    table = entity.table
+    matching = (
+        select(SE.c.key)
+        .select_from(SE.join(table, table.c.uuid == SE.c.key))
+        .where(_staged(sync_id, entity), SE.c.action.is_(None), *conditions)
     )
-    if "updated" in table.c:
-        # A re-save changes nothing but Akeneo's `updated`: keep the store's copy current.
-        newer = (
-            select(SE.c.updated)
-            .where(_staged(sync_id, entity), SE.c.key == table.c.uuid, SE.c.action.is_(None))
-            .scalar_subquery()
-        )
-        conn.execute(
-            update(table)
-            .where(
-                exists(
-                    select(1).where(
-                        _staged(sync_id, entity),
-                        SE.c.key == table.c.uuid,
-                        SE.c.action.is_(None),
-                        SE.c.updated.is_not(None),
-                        SE.c.fetched_at >= table.c.fetched_at,
-                        or_(table.c.updated.is_(None), SE.c.updated != table.c.updated),
-                    )
-                )
-            )
-            .values(updated=newer)
-        )
+    staged = (
+        select(SE.c[column])
+        .where(_staged(sync_id, entity), SE.c.key == table.c.uuid, SE.c.action.is_(None))
+        .scalar_subquery()
+    )
+    conn.execute(update(table).where(table.c.uuid.in_(matching)).values({column: staged}))
 
 
 def _emit(
