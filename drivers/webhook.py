@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import threading
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -30,6 +31,12 @@ def signature(secret: str, body: bytes) -> str:
 
 def idempotency_key(integration: str, mutation_id: int) -> str:
     return hashlib.sha256(f"iec:{integration}:{mutation_id}".encode()).hexdigest()[:40]
+
+
+def _where(url: str) -> str:
+    """The URL without credentials or query: webhook URLs often carry tokens, messages never do."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -81,12 +88,12 @@ class WebhookDriver(Driver):
         try:
             response = self._client.post(self.url, content=body, headers=headers)
         except httpx.TimeoutException:
-            return DeliveryResult.retryable(f"timeout after {self.timeout_seconds}s posting to {self.url}")
+            return DeliveryResult.retryable(f"timeout after {self.timeout_seconds}s posting to {_where(self.url)}")
         except httpx.TransportError as error:
-            return DeliveryResult.retryable(f"{type(error).__name__} posting to {self.url}")
+            return DeliveryResult.retryable(f"{type(error).__name__} posting to {_where(self.url)}")
         if 200 <= response.status_code < 300:
             return DeliveryResult.success(forget_mapping=mutation.operation == "deleted")
-        message = f"HTTP {response.status_code} from {self.url}: {response.text[:500]}"
+        message = f"HTTP {response.status_code} from {_where(self.url)}: {response.text[:500]}"
         if response.status_code >= 500 or response.status_code in RETRYABLE:
             return DeliveryResult.retryable(message, retry_after=_retry_after(response))
         return DeliveryResult.permanent(message)

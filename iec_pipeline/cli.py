@@ -412,7 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sync", help="fetch from Akeneo and apply the changes as mutations (a Dagster run)")
     p.add_argument("--full", action="store_true", help="fetch everything; the only way to find deletions")
     p.add_argument(
-        "--entity", action="append", choices=NAMES, metavar="TYPE", help=f"only these types ({', '.join(NAMES)})"
+        "--entity",
+        action="extend",
+        nargs="+",
+        choices=NAMES,
+        metavar="TYPE",
+        help=f"only these types, e.g. --entity product product_model ({', '.join(NAMES)})",
     )
     p.add_argument(
         "--refresh", action="append", metavar="TYPE=KEY,...", help="fetch exactly these entities (uuids for products)"

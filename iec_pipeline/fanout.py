@@ -36,9 +36,9 @@ TYPE_RANK = {
     "product": 4,
 }  # fmt: skip
 JOB_COLUMNS = (
-    "mutation_id", "integration", "entity_type", "entity_uuid", "lock_key", "type_rank", "code", "operation", "status",
-    "priority",
-    "queue", "attempts", "next_attempt_at", "created_at", "updated_at", "hook_state", "last_error", "finished_at",
+    "mutation_id", "integration", "entity_type", "entity_uuid", "lock_key", "order_key", "type_rank", "code",
+    "operation", "status", "priority", "queue", "attempts", "next_attempt_at", "created_at", "updated_at",
+    "hook_state", "last_error", "finished_at",
 )  # fmt: skip
 
 
@@ -67,6 +67,11 @@ def _priorities(mutations: pd.DataFrame, priority_map: dict[str, int]) -> pd.Ser
     fields["priority"] = fields["changed_fields"].map(priority_map).fillna(default)
     best = fields.groupby("id")["priority"].min()
     return best.reindex(mutations["id"]).fillna(default).astype(int)
+
+
+def order_key(entity_type: str, entity_uuid_: str, code: str) -> str:
+    """Products are ordered by SKU across uuids (a SKU deleted and re-created is one target record)."""
+    return entity_uuid("product_sku", code) if entity_type == "product" else entity_uuid_
 
 
 def _lock_keys(conn: Connection, mutations: pd.DataFrame) -> dict[int, str]:
@@ -181,6 +186,7 @@ def fan_out(
                         entity_type,
                         uuid,
                         locks[int(m_id)],
+                        order_key(entity_type, uuid, code),
                         TYPE_RANK[entity_type],
                         code,
                         operation,

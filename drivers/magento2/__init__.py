@@ -7,7 +7,8 @@ referenced entities), `attributes`, `families`, `categories`, `products` (the en
 
 A batch is delivered in IEC's entity-type order (attributes, options, families, family variants,
 categories parents first, product models, products), each type on up to `max_concurrency` threads;
-every result is that mutation's own, in the order given.
+among products, deletes and the removal of renamed products' former SKUs come before any save.
+Every result is that mutation's own, in the order given.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
 
 __all__ = ["MagentoClient", "MagentoError", "Magento2Driver"]
 
-Handler = Callable[[MutationData, Env], DeliveryResult]
+Handler = Callable[[MutationData, Env], DeliveryResult | None]
 HANDLERS: dict[str, Handler] = {
     "attribute": attributes.handle_attribute,
     "attribute_option": attributes.handle_option,
@@ -107,8 +108,10 @@ class Magento2Driver(Magento2Config):
             elif entity_type in ("product_model", "product"):
                 if self.bulk:
                     self._bulk_products(indices, mutations, results, env)
-                else:
-                    self._parallel(indices, _deliver_product, mutations, results, env)
+                else:  # deletes and renamed SKUs' removals first: a SKU freed here may be re-used below
+                    self._parallel(indices, _retire, mutations, results, env)
+                    rest = [i for i in indices if results[i] is None]
+                    self._parallel(rest, _deliver_product, mutations, results, env)
             else:
                 self._parallel(indices, HANDLERS[entity_type], mutations, results, env)
         return [
@@ -169,7 +172,7 @@ class Magento2Driver(Magento2Config):
         results: list[DeliveryResult | None],
         env: Env,
     ) -> None:
-        def one(index: int) -> DeliveryResult:
+        def one(index: int) -> DeliveryResult | None:
             m = mutations[index]
             try:
                 return handler(m, env)
@@ -201,7 +204,7 @@ class Magento2Driver(Magento2Config):
         def prepare(m: MutationData, env: Env) -> DeliveryResult:
             if m.operation == "deleted":
                 return products.delete(m, env)
-            outcome = products.plan(m, env)
+            outcome = products.retire_renamed(m, env) or products.plan(m, env)
             if isinstance(outcome, DeliveryResult):
                 return outcome
             planned[position[id(m)]] = outcome
@@ -227,6 +230,13 @@ class Magento2Driver(Magento2Config):
             return products.finish(p, env)
 
         self._parallel(sorted(planned), finish, mutations, results, env)
+
+
+def _retire(m: MutationData, env: Env) -> DeliveryResult | None:
+    """A delete, or the removal of a renamed product's former SKU (None: the delivery goes on)."""
+    if m.operation == "deleted":
+        return products.delete(m, env)
+    return products.retire_renamed(m, env)
 
 
 def _deliver_product(m: MutationData, env: Env) -> DeliveryResult:

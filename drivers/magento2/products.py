@@ -5,6 +5,10 @@ sent: the global scope (`/rest/all`) first, then each store view with only its l
 then, for a variant, the link to its ROOT model's configurable (options on the axes, then one child
 per call). Sub-models are not Magento products. Every write names its SKU, so the client never has
 two requests in flight for one SKU; a redelivered mutation finds nothing changed and sends nothing.
+
+The mapping keeps the SKU last sent and Magento's product id. A delete removes that SKU, and only if
+Magento's product there still has that id (the identifier may belong to a re-created product now);
+a product whose identifier changed has its former SKU removed the same way before the new one is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.magento2.client import MagentoError, sku_path
+from drivers.magento2.client import MagentoError, sku_key, sku_path
 from drivers.magento2.common import Env, failure
 from drivers.magento2.mapping import (
     GLOBAL,
@@ -24,7 +28,7 @@ from drivers.magento2.mapping import (
     product_body,
     product_scopes,
 )
-from drivers.models import DeliveryResult, MutationData
+from drivers.models import DeliveryResult, MappingData, MutationData
 
 CONFIGURABLES = "/all/V1/configurable-products"
 MISSING_PRODUCT = "attribute value is empty"  # Magento's answer to a partial save of a missing product
@@ -277,29 +281,72 @@ def settle(product: ProductPlan, env: Env, result: DeliveryResult) -> DeliveryRe
     return result
 
 
-# --------------------------------------------------------------------------------- deletes
+# ------------------------------------------------------------------------ deletes, renames
+
+
+def mapped_sku(m: MutationData, current: MappingData | None) -> str:
+    """The SKU Magento knows this entity by: the mapping's (the last one sent), else the mutation's."""
+    sku = current.external_data.get("sku") if current is not None else None
+    return str(sku) if sku else sku_of(m)
+
+
+def remove_sku(sku: str, external_id: str | None, env: Env, root: str | None = None) -> str:
+    """DELETE the product `sku`, or disable it (status 2) and unlink it from `root` with `on_delete:
+    disable`, but only while it is still the product this entity made: Magento's id must be
+    `external_id`. Answers "removed", "gone" (not in Magento) or "foreign" (the SKU now belongs to
+    another product, e.g. one re-created in Akeneo with the same identifier: left alone)."""
+    client, path = env.client, f"/all/V1/products/{sku_path(sku)}"
+    with client.holding(sku):  # nothing else of ours touches the SKU between the check and the write
+        found = client.get(path, skus=[sku], accept_status=[404])
+        if not isinstance(found, dict):
+            return "gone"
+        if external_id is None or str(found.get("id")) != str(external_id):
+            env.context.log.warning(
+                f"magento2: {sku} is now Magento product {found.get('id')}, not ours ({external_id}): left alone"
+            )
+            return "foreign"
+        if env.on_delete == "delete":
+            client.delete(path, skus=[sku], accept_status=[404])
+            return "removed"
+        try:
+            client.put(path, json={"product": {"sku": sku, "status": 2}}, skus=[sku])
+        except MagentoError as error:
+            if error.status == 400 and MISSING_PRODUCT in error.message:
+                return "gone"  # deleted meanwhile: nothing to disable
+            raise
+    if root:
+        client.delete(
+            f"{CONFIGURABLES}/{sku_path(root)}/children/{sku_path(sku)}", skus=[root, sku], accept_status=[400, 404]
+        )
+    return "removed"
 
 
 def delete(m: MutationData, env: Env) -> DeliveryResult:
-    """DELETE, or status 2 with `on_delete: disable`; a disabled variant leaves its configurable."""
-    sku = sku_of(m)
+    """DELETE, or status 2 with `on_delete: disable` (a disabled variant leaves its configurable), of
+    the SKU the mapping recorded, and only if Magento's product there is still this entity's."""
     current = env.refs.mapping(m.entity_type, m.entity_uuid)
     submodel = (m.previous or {}).get("parent") or (current is not None and current.external_data.get("submodel"))
-    if m.entity_type == "product_model" and submodel:
-        return env.gone(m)
-    path = f"/all/V1/products/{sku_path(sku)}"
-    if env.on_delete == "delete":
-        env.client.delete(path, skus=[sku], accept_status=[404])
-        return env.gone(m)
-    try:
-        env.client.put(path, json={"product": {"sku": sku, "status": 2}}, skus=[sku])
-    except MagentoError as error:
-        if error.status == 400 and MISSING_PRODUCT in error.message:
-            return env.gone(m)  # not in Magento: nothing to disable
-        raise
-    root = (current.external_data.get("linked_to") if current else None) or (m.previous or {}).get("root_parent")
-    if root:
-        env.client.delete(
-            f"{CONFIGURABLES}/{sku_path(root)}/children/{sku_path(sku)}", skus=[root, sku], accept_status=[400, 404]
-        )
+    if current is None or (m.entity_type == "product_model" and submodel):
+        return env.gone(m)  # never reached Magento through this integration, or not a Magento product
+    root = current.external_data.get("linked_to") or (m.previous or {}).get("root_parent")
+    remove_sku(mapped_sku(m, current), current.external_id, env, root)
     return env.gone(m)
+
+
+def retire_renamed(m: MutationData, env: Env) -> DeliveryResult | None:
+    """A product whose identifier changed in Akeneo: the SKU it had in Magento is removed the way a
+    delete would (if it is still ours; gone already is fine), and the mapping, now naming the new SKU
+    without any sent state, is saved at once, so the new SKU is sent in full and a redelivery does
+    not remove anything again. None: go on with the delivery; a result: it failed."""
+    current = env.refs.mapping(m.entity_type, m.entity_uuid)
+    old = current.external_data.get("sku") if current is not None else None
+    new = sku_of(m)
+    if current is None or not old or sku_key(str(old)) == sku_key(new):
+        return None  # (Magento's SKUs ignore case and trailing spaces: the same product)
+    try:
+        remove_sku(str(old), current.external_id, env, current.external_data.get("linked_to"))
+    except MagentoError as error:
+        return failure(error)
+    fresh = {k: v for k, v in current.external_data.items() if k not in ("sent", "pending", "linked_to", "axes")}
+    env.refs.save(m.entity_type, m.entity_uuid, None, {**fresh, "sku": new})
+    return None

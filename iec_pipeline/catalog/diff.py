@@ -28,7 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
@@ -46,11 +46,15 @@ from iec_pipeline.store.models import (
     StagingEntity,
     StagingScope,
     SyncState,
+    Tombstone,
     canonical_json,
     load_json,
 )
+from iec_pipeline.store.upsert import upsert
 
 SE = StagingEntity.__table__
+TS = Tombstone.__table__
+TOMBSTONE_DAYS = timedelta(days=7)  # longer than any sync runs
 VALUE_COLUMNS = ("entity_type", "entity_uuid", "attribute_code", "channel", "locale", "value", "unit")
 MUTATION_COLUMNS = (
     "entity_type", "entity_uuid", "code", "operation", "payload", "previous", "changed_fields", "sync_id", "created_at",
@@ -108,8 +112,9 @@ def _classify(conn: Connection, sync_id: str, entity: EntityType) -> None:
         table.c.fetched_at <= SE.c.fetched_at,
     )
     full = and_(_staged(sync_id, entity), SE.c.fields.is_not(None))  # lean rows: unchanged when fetched
-    conn.execute(update(SE).where(_staged(sync_id, entity)).values(action=None))
-    conn.execute(update(SE).where(full, ~exists(in_store)).values(action="create"))
+    # Deleted by a sync whose view is newer than this snapshot: a late, slower sync must not bring it back.
+    buried = select(1).where(TS.c.entity_type == entity.name, TS.c.uuid == SE.c.key, TS.c.deleted_at > SE.c.fetched_at)
+    conn.execute(update(SE).where(full, ~exists(in_store), ~exists(buried)).values(action="create"))
     conn.execute(update(SE).where(full, exists(differs)).values(action="update"))
 
 
@@ -127,15 +132,24 @@ def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: Stagin
         missing = [k for k in scope.requested_keys or () if k not in staged]
         for chunk in payloads.chunks(missing):
             found += conn.execute(select(table.c.uuid, code).where(table.c.uuid.in_(chunk), older)).all()
-        # Announced by an event: deleted unless the store learned something newer since (events are unordered).
+        # Announced by an event: deleted unless the store holds a newer state (events are unordered).
+        # Compared on Akeneo's own clock (`updated`) when the entity has one; else on ours, a second
+        # late (event times have whole seconds; an entity fetched and deleted within one is deleted).
         for key, when in (scope.deleted_keys or {}).items():
             deleted_at = parse_akeneo_datetime(when)
             if key in staged or deleted_at is None:
                 continue
-            found += conn.execute(
-                select(table.c.uuid, code).where(table.c.uuid == key, table.c.fetched_at < deleted_at)
-            ).all()
-    # Akeneo codes are unique: a stored row whose code a new or renamed entity now carries is gone.
+            ours = table.c.fetched_at < deleted_at + timedelta(seconds=1)
+            if "updated" in table.c:
+                ours = or_(
+                    and_(table.c.updated.is_not(None), table.c.updated <= deleted_at),
+                    and_(table.c.updated.is_(None), ours),
+                )
+            found += conn.execute(select(table.c.uuid, code).where(table.c.uuid == key, ours)).all()
+    if scope.scope != "full":
+        return sorted({(k, c) for k, c in found})
+    # A complete fetch: a stored product whose identifier a new or renamed one now carries, and that the
+    # fetch did not see under any identifier, is gone.
     again = SE.alias("again")
     taken = (
         select(table.c.uuid, code)
@@ -232,8 +246,9 @@ def _insert_entities(conn: Connection, entity: EntityType, part) -> None:
     bulk_insert(conn, "product_attribute_values", VALUE_COLUMNS, value_rows)
 
 
-def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_creates: bool) -> None:
-    """Deletes, replaces updated entities, refreshes `updated` of re-saved ones; creates unless streamed."""
+def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_creates: bool, deleted_at: datetime) -> None:
+    """Deletes (leaving tombstones), replaces updated entities, refreshes `updated` of re-saved ones;
+    creates unless streamed."""
     table = entity.table
     replaced = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.in_(("create", "update")))
     removed = select(SC.c.key).where(
@@ -247,6 +262,12 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
                 or_(PAV.c.entity_uuid.in_(replaced), PAV.c.entity_uuid.in_(removed)),
             )
         )
+    removed_keys = [k for (k,) in conn.execute(removed)]
+    for chunk in payloads.chunks(removed_keys):
+        upsert(conn, TS, [{"entity_type": entity.name, "uuid": k, "deleted_at": deleted_at} for k in chunk],
+               keys=("entity_type", "uuid"))  # fmt: skip
+    created = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action == "create")
+    conn.execute(delete(TS).where(TS.c.entity_type == entity.name, TS.c.uuid.in_(created)))
     for action in ("update", "create") if with_creates else ("update",):
         for part in _chunks_of(conn, _staged_rows(sync_id, entity, action), 2000):
             _insert_entities(conn, entity, part)
@@ -384,8 +405,11 @@ def _advance_watermarks(conn: Connection, scopes: dict[str, StagingScope], now: 
         ).first()
         values: dict[str, Any] = {"last_sync_at": now, "last_sync_id": scope.sync_id, "last_mode": scope.mode}
         if scope.mode in ("incremental", "full") and scope.max_updated is not None:
+            # Never past the fetch's start on Akeneo's clock: the listing is ordered by uuid, not by
+            # `updated`, so an item changed during a long fetch may have been passed already.
+            reached = min(filter(None, [scope.max_updated, scope.server_started_at]))
             current = state.watermark if state is not None else None
-            values["watermark"] = max(filter(None, [current, scope.max_updated]))
+            values["watermark"] = max(filter(None, [current, reached]))
         if scope.mode == "full":
             values["last_full_sync_at"] = now
         if state is None:
@@ -476,17 +500,20 @@ def apply_sync(
                 select(SE.c.code).where(_staged(sync_id, get("product_model")), SE.c.action == "create")
             )
         }
-        for name, rows in _descendants(conn, changed_models).items():
-            entity = get(name)
-            handled = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.is_not(None))
-            staged = {k for (k,) in conn.execute(handled)}
-            inherited = {k: (c, "updated") for k, c in rows if k not in staged}
-            if inherited:
-                target = candidates.setdefault(name, {})
-                for key, value in inherited.items():
-                    target.setdefault(key, value)
-                if name not in scopes:
-                    order = [e for e in ENTITY_TYPES if e.name in scopes or e.name == name]
+        removed_models = {code for code, op in candidates.get("product_model", {}).values() if op == "deleted"}
+        # Deleting a product model in Akeneo deletes what hangs below it; a changed one changes what inherits.
+        for operation, codes in (("deleted", removed_models), ("updated", changed_models - removed_models)):
+            for name, rows in _descendants(conn, codes).items():
+                entity = get(name)
+                handled = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.is_not(None))
+                staged = {k for (k,) in conn.execute(handled)}
+                below = {k: (c, operation) for k, c in rows if k not in staged}
+                if below:
+                    target = candidates.setdefault(name, {})
+                    for key, value in below.items():
+                        target.setdefault(key, value)
+                    if name not in scopes:
+                        order = [e for e in ENTITY_TYPES if e.name in scopes or e.name in candidates]
         for entity in order:
             _record_previous(conn, sync_id, entity, candidates.get(entity.name, {}), categories)
 
@@ -495,8 +522,10 @@ def apply_sync(
         result.first_id = conn.execute(select(func.max(Mutation.id))).scalar()
         for entity in order:
             stream = entity.name in scopes and entity.streams_creates
-            if entity.name in scopes:
-                _write_store(conn, sync_id, entity, with_creates=not stream)
+            started = (
+                scopes[entity.name].started_at if entity.name in scopes else min(s.started_at for s in scopes.values())
+            )
+            _write_store(conn, sync_id, entity, with_creates=not stream, deleted_at=started)
             _emit(conn, sync_id, entity, categories, result, now, stream_creates=stream)
             if entity.name == "category":  # what products and models describe from now on
                 categories = payloads.CategoryIndex(conn)
@@ -510,6 +539,7 @@ def apply_sync(
             before_commit(conn, result)
         crash_point("diff.before_commit")
         _advance_watermarks(conn, scopes, now)
+        conn.execute(delete(TS).where(TS.c.deleted_at < now - TOMBSTONE_DAYS))
         staging.clear(conn, sync_id)
     crash_point("diff.after_commit")
     return result

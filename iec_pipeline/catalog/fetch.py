@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from iec_pipeline.catalog.entities import entity_uuid, get
 from iec_pipeline.catalog.normalize import Normalized, item_key, normalize, parse_akeneo_datetime, raw_hash
-from iec_pipeline.catalog.staging import Stager, Unchanged
+from iec_pipeline.catalog.staging import Stager, Unchanged, utcnow
 from iec_pipeline.resources.akeneo import AkeneoClient
 from iec_pipeline.store.models import (
     FamilyVariant,
@@ -215,8 +215,10 @@ def fetch(
 
     context = types_fingerprint(types)
 
-    def stage(items: Iterable[dict[str, Any]], path: str) -> None:
+    def stage(items: Iterable[dict[str, Any]], path: str, requested_at: datetime, server_time: datetime | None) -> None:
         nonlocal last_report
+        if stager.server_started_at is None:
+            stager.server_started_at = server_time
         keyed = []
         for item in items:
             item = _with_parent(plan.entity_type, path, item)
@@ -232,7 +234,7 @@ def fetch(
                 )
             else:
                 normalized.append(replace(normalize(plan.entity_type, item, types), raw_hash=hashed))
-        stager.write_page(normalized, unchanged)
+        stager.write_page(normalized, unchanged, fetched_at=requested_at)
         now = time.monotonic()
         if now - last_report >= progress_every:
             last_report = now
@@ -242,23 +244,24 @@ def fetch(
     if plan.scope == "keys":
         paths = {key: _item_path(engine, plan.entity_type, key) for key in plan.keys}
 
-        def one(key: str) -> tuple[str, str, dict[str, Any] | None]:
-            return key, paths[key], client.get_optional(paths[key])
+        def one(key: str) -> tuple[str, str, dict[str, Any] | None, datetime]:
+            requested_at = utcnow()
+            return key, paths[key], client.get_optional(paths[key]), requested_at
 
         with ThreadPoolExecutor(max_workers=client.max_in_flight) as pool:
             for chunk in _chunks(list(plan.keys), 100):
                 results = list(pool.map(one, chunk))
-                found = [(path, item) for _key, path, item in results if item is not None]
-                stats.missing.extend(key for key, _path, item in results if item is None)
-                for path, item in found:
-                    stage([item], path)
+                stats.missing.extend(key for key, _path, item, _at in results if item is None)
+                for _key, path, item, requested_at in results:
+                    if item is not None:
+                        stage([item], path, requested_at, client.server_time)
     else:
         sources = _list_sources(client, engine, sync_id, plan)
 
         def read(source: tuple[str, dict, bool]) -> None:
             path, params, search_after = source
             for page in prefetched(client.iter_pages(path, params, search_after=search_after)):
-                stage(page, path)
+                stage(page, path, page.requested_at, page.server_time)
 
         if len(sources) == 1:
             read(sources[0])

@@ -54,6 +54,7 @@ class Stager:
         self.pages = 0
         self.values = 0
         self.unchanged = 0
+        self.server_started_at: datetime | None = None  # Akeneo's clock when the first page came back
         self.max_updated: datetime | None = None
         self.sample: list[str] = []
         self._lock = threading.Lock()
@@ -91,11 +92,14 @@ class Stager:
                 )
             )
 
-    def write_page(self, items: Sequence[Normalized], unchanged: Sequence[Unchanged] = ()) -> None:
-        """One page, one transaction: normalized items in full, unchanged ones lean."""
+    def write_page(
+        self, items: Sequence[Normalized], unchanged: Sequence[Unchanged] = (), fetched_at: datetime | None = None
+    ) -> None:
+        """One page, one transaction: normalized items in full, unchanged ones lean. `fetched_at` is when
+        the page was requested: what the stale guard compares."""
         if not items and not unchanged:
             return
-        fetched_at = utcnow()
+        fetched_at = fetched_at or utcnow()
         sync, kind = self.sync_id, self.entity_type
         rows = []
         values = 0
@@ -143,7 +147,7 @@ class Stager:
             conn.execute(
                 update(StagingScope)
                 .where((StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type))
-                .values(finished_at=utcnow(), max_updated=self.max_updated)
+                .values(finished_at=utcnow(), max_updated=self.max_updated, server_started_at=self.server_started_at)
             )
 
 

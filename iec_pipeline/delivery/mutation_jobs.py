@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from drivers.models import DeliveryResult, MutationData
 from iec_pipeline.catalog.staging import utcnow
 from iec_pipeline.delivery.mappings import delete_mapping, save_mapping
-from iec_pipeline.store.models import Mutation, MutationJob
+from iec_pipeline.store.models import Integration, Mutation, MutationJob
 
 J = MutationJob.__table__
 FINAL = ("success", "dead", "superseded")
@@ -88,6 +88,15 @@ def claim(
         exists(select(1).where(same_entity, other.c.hook_state == "after")),
     )  # in flight (this entity, or its record in another run), or its previous async hooks not done
     newer = exists(select(1).where(same_entity, other.c.status == "pending", other.c.id > J.c.id))
+    same_sku_first = exists(
+        select(1).where(
+            other.c.integration == J.c.integration,
+            other.c.order_key == J.c.order_key,
+            other.c.entity_uuid != J.c.entity_uuid,
+            other.c.id < J.c.id,
+            other.c.status.in_(("pending", "running")),
+        )
+    )  # another entity's older job on the same target record (its SKU): it goes first, retries included
     structure_first = exists(
         select(1).where(
             other.c.integration == J.c.integration,
@@ -106,6 +115,7 @@ def claim(
         ~busy,
         ~newer,
         ~structure_first,
+        ~same_sku_first,
     )
     if queue is not None:
         query = query.where(J.c.queue == queue)
@@ -143,6 +153,19 @@ def claim(
         )  # fmt: skip
     )
     return claims
+
+
+def still_owned(conn: Connection, run_id: str, job_ids: Sequence[int]) -> set[int]:
+    """The jobs this run still holds, lease unexpired: checked right before sending, so a run that
+    stalled past its lease (its jobs since given to another run) never sends a stale payload."""
+    if not job_ids:
+        return set()
+    rows = conn.execute(
+        select(J.c.id).where(
+            J.c.id.in_(list(job_ids)), J.c.run_id == run_id, J.c.status == "running", J.c.lease_until > utcnow()
+        )
+    )
+    return {job_id for (job_id,) in rows}
 
 
 def renew_lease(conn: Connection, run_id: str, lease_seconds: float) -> int:
@@ -222,57 +245,38 @@ def record(
     retry_delay_seconds: float,
     after_hooks: bool = False,
 ) -> Recorded:
-    """Writes each result, only for jobs this run still owns; mappings change in the same transaction."""
+    """Writes each result, only for jobs this run still owns (each UPDATE checks it); a result's mapping
+    change is written only when its job's update was, in the same transaction."""
     now = utcnow()
     outcome = Recorded()
-    owned = {
-        job_id
-        for (job_id,) in conn.execute(
-            select(J.c.id).where(J.c.id.in_([c.job_id for c in claims]), J.c.status == "running", J.c.run_id == run_id)
-        )
-    }
-    succeeded = []
+    mine = and_(J.c.status == "running", J.c.run_id == run_id)
     for c, result in zip(claims, results, strict=True):
-        if c.job_id not in owned:
-            outcome.ignored += 1
-            continue
         attempts = c.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "updated_at": now, "lease_until": None}
         if result.status == "success":
-            succeeded.append(c.job_id)
+            values.update(
+                status="success", last_error=None, finished_at=now, hook_state="after" if after_hooks else None
+            )
+        elif result.status == "permanent" or attempts > retry_attempts:
+            values.update(status="dead", last_error=(result.message or "")[:4000], finished_at=now)
+        else:
+            values.update(
+                status="pending", run_id=None, worker=None, last_error=(result.message or "")[:4000],
+                next_attempt_at=next_attempt(attempts, retry_delay_seconds, result.retry_after, now),
+            )  # fmt: skip
+        if conn.execute(update(J).where(J.c.id == c.job_id, mine).values(**values)).rowcount != 1:
+            outcome.ignored += 1  # a late result of a job this run no longer owns
+            continue
+        if result.status == "success":
+            outcome.success += 1
             if result.forget_mapping:
                 delete_mapping(conn, integration, c.entity_type, c.entity_uuid)
             elif result.external_id is not None or result.external_data is not None:
                 save_mapping(conn, integration, c.entity_type, c.entity_uuid, result.external_id, result.external_data)
-            continue
-        values: dict[str, Any] = {"attempts": attempts, "last_error": (result.message or "")[:4000], "updated_at": now}
-        if result.status == "permanent" or attempts > retry_attempts:
-            values.update(status="dead", finished_at=now, lease_until=None)
+        elif values["status"] == "dead":
             outcome.dead += 1
         else:
-            values.update(
-                status="pending",
-                run_id=None,
-                worker=None,
-                lease_until=None,
-                next_attempt_at=next_attempt(attempts, retry_delay_seconds, result.retry_after, now),
-            )
             outcome.retried += 1
-        conn.execute(update(J).where(J.c.id == c.job_id).values(**values))
-    if succeeded:
-        conn.execute(
-            update(J)
-            .where(J.c.id.in_(succeeded))
-            .values(
-                status="success",
-                attempts=J.c.attempts + 1,
-                last_error=None,
-                finished_at=now,
-                lease_until=None,
-                updated_at=now,
-                hook_state="after" if after_hooks else None,
-            )  # fmt: skip
-        )
-        outcome.success = len(succeeded)
     return outcome
 
 
@@ -330,46 +334,54 @@ class DueGroup:
     queue: str
     jobs: int
     priority: int
-    version: str  # changes whenever the set of due jobs does: part of the run_key
+
+
+def _enabled():
+    """Jobs of a disabled (or no longer declared) integration wait: kept, not delivered, not counted."""
+    return exists(select(1).where(Integration.name == J.c.integration, Integration.enabled.is_(True)))
 
 
 def due_groups(conn: Connection, integration: str | None = None) -> list[DueGroup]:
     query = (
-        select(
-            J.c.integration, J.c.queue, func.count(), func.min(J.c.priority), func.max(J.c.id), func.max(J.c.updated_at)
-        )
-        .where(J.c.status == "pending", J.c.hook_state.is_(None), J.c.next_attempt_at <= utcnow())
+        select(J.c.integration, J.c.queue, func.count(), func.min(J.c.priority))
+        .where(J.c.status == "pending", J.c.hook_state.is_(None), J.c.next_attempt_at <= utcnow(), _enabled())
         .group_by(J.c.integration, J.c.queue)
     )
     if integration is not None:
         query = query.where(J.c.integration == integration)
-    return [
-        DueGroup(name, queue, count, priority, f"{max_id}-{updated:%Y%m%d%H%M%S%f}")
-        for name, queue, count, priority, max_id, updated in conn.execute(query)
-    ]
+    return [DueGroup(name, queue, count, priority) for name, queue, count, priority in conn.execute(query)]
 
 
 def next_due_at(conn: Connection, integration: str | None = None) -> datetime | None:
-    query = select(func.min(J.c.next_attempt_at)).where(J.c.status == "pending")
+    query = select(func.min(J.c.next_attempt_at)).where(J.c.status == "pending", _enabled())
     if integration is not None:
         query = query.where(J.c.integration == integration)
     return conn.execute(query).scalar()
 
 
 def open_jobs(conn: Connection, integration: str | None = None) -> int:
-    query = select(func.count()).where(or_(J.c.status.in_(("pending", "running")), J.c.hook_state.is_not(None)))
+    query = select(func.count()).where(
+        or_(J.c.status.in_(("pending", "running")), J.c.hook_state.is_not(None)), _enabled()
+    )
     if integration is not None:
         query = query.where(J.c.integration == integration)
     return conn.execute(query).scalar_one()
 
 
 def retry_dead(conn: Connection, integration: str | None = None) -> int:
-    """`iec jobs retry --dead`: dead jobs get a fresh set of attempts."""
-    query = (
-        update(J)
-        .where(J.c.status == "dead")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow(), finished_at=None, updated_at=utcnow())
+    """`iec jobs retry --dead`: dead jobs get a fresh set of attempts, unless a newer job of the same
+    entity exists (whatever its status): its payload is newer, so the dead one is superseded instead."""
+    now = utcnow()
+    newer = J.alias("newer")
+    has_newer = exists(
+        select(1).where(
+            newer.c.integration == J.c.integration, newer.c.entity_uuid == J.c.entity_uuid, newer.c.id > J.c.id
+        )
     )
-    if integration is not None:
-        query = query.where(J.c.integration == integration)
-    return conn.execute(query).rowcount
+    scope = [J.c.status == "dead"] + ([J.c.integration == integration] if integration is not None else [])
+    conn.execute(update(J).where(*scope, has_newer).values(status="superseded", finished_at=now, updated_at=now))
+    return conn.execute(
+        update(J)
+        .where(*scope)
+        .values(status="pending", attempts=0, next_attempt_at=now, finished_at=None, updated_at=now)
+    ).rowcount

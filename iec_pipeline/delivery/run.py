@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from drivers.context import IntegrationContext
+from drivers.models import DeliveryResult
 from iec_pipeline import integrations
 from iec_pipeline.delivery import hooks
 from iec_pipeline.delivery import mutation_jobs as ledger
@@ -84,9 +85,14 @@ def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None
                 continue
             stats.batches += 1
             stats.superseded += sum(len(c.superseded) for c in claims)
-            to_send, sending = [], []
+            to_send, sending, refused, refusals = [], [], [], []
             for claim_, mutation in zip(claims, mutations, strict=True):
-                mutation, reason = hooks.before_send(driver, mutation, context)
+                try:
+                    mutation, reason = hooks.before_send(driver, mutation, context)
+                except Exception as error:  # a broken hook fails this mutation, not the batch
+                    refused.append(claim_)
+                    refusals.append(DeliveryResult.retryable(f"hook failed: {type(error).__name__}: {error}"))
+                    continue
                 if reason is not None:
                     with engine.begin() as conn:
                         ledger.veto(conn, run_id, claim_, reason)
@@ -94,6 +100,19 @@ def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None
                     continue
                 to_send.append(claim_)
                 sending.append(mutation)
+            if refused:
+                with engine.begin() as conn:
+                    recorded = ledger.record(
+                        conn, spec.name, run_id, refused, refusals, spec.retry_attempts, spec.retry_delay_seconds
+                    )
+                stats.retried += recorded.retried
+                stats.dead += recorded.dead
+            if sending:  # a run that stalled past its lease lost these jobs to another run: send none of those
+                with engine.connect() as conn:
+                    owned = ledger.still_owned(conn, run_id, [c.job_id for c in to_send])
+                keep = [i for i, c in enumerate(to_send) if c.job_id in owned]
+                stats.ignored += len(to_send) - len(keep)
+                to_send, sending = [to_send[i] for i in keep], [sending[i] for i in keep]
             if sending:
                 crash_point("delivery.before_send")
                 try:

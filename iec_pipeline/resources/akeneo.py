@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +32,15 @@ from pydantic import Field, PrivateAttr
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 TOKEN_PATH = "/api/oauth/v1/token"
 API_PREFIX = "/api/rest/v1"
+
+
+class Page(list):
+    """One page of items, with when we requested it (our clock) and Akeneo's time when it answered."""
+
+    def __init__(self, items: Any, requested_at: datetime, server_time: datetime | None = None) -> None:
+        super().__init__(items)
+        self.requested_at = requested_at
+        self.server_time = server_time
 
 
 class AkeneoError(Exception):
@@ -125,6 +136,7 @@ class AkeneoClient:
         self._token_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
+        self.server_time: datetime | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -223,26 +235,38 @@ class AkeneoClient:
         response = self.request("GET", path, params=params)
         if response.status_code == 404:
             raise AkeneoError("GET", _endpoint(self.url(path)), 404, _akeneo_message(response))
+        self._note_server_time(response)
         return orjson.loads(response.content)
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        """Akeneo's clock (the `Date` header): watermarks compare with it, never with ours."""
+        try:
+            server = parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            return
+        self.server_time = server.astimezone(UTC).replace(tzinfo=None)
 
     def get_optional(self, path: str) -> dict[str, Any] | None:
         """One item, or None when Akeneo says it does not exist (404)."""
         response = self.request("GET", path)
+        self._note_server_time(response)
         return None if response.status_code == 404 else response.json()
 
     def iter_pages(
         self, path: str, params: dict[str, Any] | None = None, search_after: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
-        """Yields each page's items, following `_links.next` (never a hand-built cursor)."""
+        """Yields each page's items, following `_links.next` (never a hand-built cursor); each page
+        knows when it was requested (the stale guard compares snapshots by that time)."""
         query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
         query["pagination_type"] = "search_after" if search_after else "page"
         url: str | None = self.url(path)
         first = True
         while url is not None:
+            requested_at = datetime.now(UTC).replace(tzinfo=None)
             data = self.get_json(url, params=query if first else None)
             first = False
             items = (data.get("_embedded") or {}).get("items") or [] if isinstance(data, dict) else data
-            yield list(items)
+            yield Page(items, requested_at, self.server_time)
             url = ((data.get("_links") or {}).get("next") or {}).get("href") if isinstance(data, dict) else None
             if url is not None and not url.startswith("http"):
                 url = self.base_url + url

@@ -1,10 +1,9 @@
 """The delivery sensor: turns due mutation jobs into delivery runs, per (integration, queue).
 
 Each tick: jobs of runs that are gone go back to pending; then every (integration, queue) with due
-jobs and no delivery run already waiting or working gets ONE run request. The run_key carries the
-version of the due set (highest job id and last change), so a re-evaluated tick never launches the
-same batch twice while a retry that becomes due later gets a new key. The cursor keeps the last
-version requested per group.
+jobs and no delivery run already waiting or working gets ONE run request. The cursor counts the
+requests made per group and the run_key carries that count: a re-evaluated tick (same cursor) can
+never launch a run twice, and a group whose last run ended with work left always gets a new key.
 """
 
 import json
@@ -40,7 +39,11 @@ def active_groups(instance: dg.DagsterInstance, job_name: str) -> set[tuple[str,
     return {(r.tags.get("iec/integration", ""), r.tags.get("iec/queue", "")) for r in runs}
 
 
-def delivery_requests(instance: dg.DagsterInstance, store: StoreResource) -> tuple[list[dg.RunRequest], dict]:
+def delivery_requests(
+    instance: dg.DagsterInstance, store: StoreResource, cursor: dict | None = None
+) -> tuple[list[dg.RunRequest], dict]:
+    """Run requests for due groups without a run, and the new cursor (a request counter per group)."""
+    counters = dict((cursor or {}).get("requests", {}))
     engine = store.engine()
     with engine.begin() as conn:
         requeued = ledger.requeue_orphans(conn, lambda run_id: run_alive(instance, run_id))
@@ -56,15 +59,14 @@ def delivery_requests(instance: dg.DagsterInstance, store: StoreResource) -> tup
         )
     busy = active_groups(instance, DELIVER_JOB)
     requests = []
-    versions = {}
     for group in groups:
         key = f"{group.integration}:{group.queue}"
-        versions[key] = group.version
         if (group.integration, group.queue) in busy:
             continue  # that run keeps claiming until nothing is due
+        counters[key] = counters.get(key, 0) + 1
         requests.append(
             dg.RunRequest(
-                run_key=f"deliver:{key}:{group.version}",
+                run_key=f"deliver:{key}:{counters[key]}",
                 job_name=DELIVER_JOB,
                 run_config={
                     "ops": {"deliver_mutations": {"config": {"integration": group.integration, "queue": group.queue}}}
@@ -86,7 +88,7 @@ def delivery_requests(instance: dg.DagsterInstance, store: StoreResource) -> tup
                     tags={"iec/integration": name, "iec/queue": "hooks"},
                 )
             )
-    return requests, {"requeued": requeued, "versions": versions}
+    return requests, {"requeued": requeued, "requests": counters}
 
 
 @dg.sensor(
@@ -96,7 +98,8 @@ def delivery_requests(instance: dg.DagsterInstance, store: StoreResource) -> tup
     description="Launches delivery runs for due mutation jobs, per integration and queue.",
 )
 def delivery_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
-    requests, state = delivery_requests(context.instance, store)
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, state = delivery_requests(context.instance, store, cursor)
     if state["requeued"]:
         context.log.info(f"{state['requeued']} job(s) of runs that are gone are pending again")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(state["versions"], sort_keys=True))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps({"requests": state["requests"]}, sort_keys=True))

@@ -77,7 +77,9 @@ class _Tracked:
 
 class Product(_Tracked, Base):
     __tablename__ = "products"
-    identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    # Not unique: Akeneo's identifiers are, but a refresh of one product may see its new identifier before
+    # the one that held it (swapped or reused SKUs) is refreshed; delivery orders them by SKU.
+    identifier: Mapped[str] = mapped_column(String(255), index=True)
     enabled: Mapped[bool | None] = mapped_column(Boolean)
     family: Mapped[str | None] = mapped_column(String(100), index=True)
     parent: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -206,6 +208,16 @@ class StagingScope(Base):
     fetched: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     max_updated: Mapped[datetime | None] = mapped_column(DateTime)
+    server_started_at: Mapped[datetime | None] = mapped_column(DateTime)  # Akeneo's clock at the first page
+
+
+class Tombstone(Base):
+    """An entity deleted by a sync: a slower sync's older snapshot of it must not bring it back."""
+
+    __tablename__ = "tombstones"
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime)  # our clock: compared with snapshots' fetched_at
 
 
 class StagingEntity(Base):
@@ -307,6 +319,7 @@ class MutationJob(Base):
         Index("ix_mutation_jobs_due", "integration", "queue", "status", "next_attempt_at"),
         Index("ix_mutation_jobs_entity", "integration", "entity_uuid", "status"),
         Index("ix_mutation_jobs_lock", "integration", "lock_key", "status"),
+        Index("ix_mutation_jobs_order", "integration", "order_key", "status"),
         Index("ix_mutation_jobs_run", "status", "run_id"),
         {"sqlite_autoincrement": True},
     )
@@ -318,6 +331,9 @@ class MutationJob(Base):
     # Jobs with one lock key are never in flight in two runs at once: a variant and its configurable
     # write the same target record (Magento: the parent SKU), so they share their root model's key.
     lock_key: Mapped[str] = mapped_column(String(36))
+    # Jobs of different entities with one order key go out in id order: a product deleted and
+    # re-created in Akeneo under the same SKU (two uuids, one Magento record) is deleted first.
+    order_key: Mapped[str] = mapped_column(String(36))
     # Dependency rank of the entity type (attributes and categories 0 ... products 4): a job waits
     # while an older job of a lower rank is due or running, so structure lands before what uses it.
     type_rank: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,6 +7,7 @@ Magento state as the clean run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -477,3 +478,138 @@ def test_a_product_deleted_by_hand_in_magento_is_sent_again_in_full(sb: SandboxH
     jeans = sb.state()["products"]["jeans-slim"]["values"]
     assert jeans["admin"]["name"] == "Slim jeans" and jeans["admin"]["price"] == 59.9
     assert jeans["fr"]["name"] == "Jean slim brut" and jeans["de"]["name"] == "Schmale Jeans"
+
+
+# ----------------------------------------------------------------- renamed and re-created SKUs
+
+
+def _renamed(m: MutationData, mutation_id: int, sku: str) -> MutationData:
+    """The `updated` mutation IEC delivers when a product's identifier changes in Akeneo (same uuid)."""
+    values = [{**v, "value": sku} if v["attribute_code"] == "sku" else v for v in m.payload["values"]]
+    return m.model_copy(update={
+        "mutation_id": mutation_id, "code": sku, "operation": "updated", "changed_fields": ["identifier", "sku"],
+        "previous": m.payload, "payload": {**m.payload, "identifier": sku, "values": values},
+    })  # fmt: skip
+
+
+def _deleted(m: MutationData, mutation_id: int) -> MutationData:
+    """IEC's `deleted` mutation: the payload names the last identifier IEC saw, `previous` is the last state."""
+    payload = {"identifier": m.payload["identifier"], "uuid": m.payload["uuid"]}
+    return m.model_copy(update={"mutation_id": mutation_id, "operation": "deleted", "changed_fields": [],
+                                "payload": payload, "previous": m.payload})  # fmt: skip
+
+
+def _writes(sb: SandboxHandle, since: int) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in sb.requests(since) if r["method"] != "GET"]
+
+
+@pytest.mark.parametrize(("on_delete", "bulk"), [("delete", False), ("disable", False), ("delete", True)])
+def test_a_renamed_sku_replaces_the_old_product(sb: SandboxHandle, synced_catalog, on_delete: str, bulk: bool) -> None:
+    sb.reset()
+    context = new_context()
+    driver = make_driver(sb, on_delete=on_delete, bulk=bulk, batch_size=4)
+    assert failed(deliver_until_done(driver, synced_catalog.initial, context)) == []
+    red_s = next(m for m in synced_catalog.initial if m.code == "tshirt-classic-red-s")
+    old_id = context.mappings.find("product", red_s.entity_uuid).external_id
+    renamed = _renamed(red_s, 960, "tshirt-classic-red-small")
+    assert failed(deliver_until_done(driver, [renamed], context)) == []
+    products = sb.state()["products"]
+    new = products["tshirt-classic-red-small"]
+    assert str(new["id"]) != old_id and new["parents"] == ["tshirt_classic"]
+    assert new["values"]["fr"]["url_key"].endswith("-tshirt-classic-red-small")
+    assert "tshirt-classic-red-small" in products["tshirt_classic"]["children"]
+    assert "tshirt-classic-red-s" not in products["tshirt_classic"]["children"]
+    if on_delete == "delete":
+        assert "tshirt-classic-red-s" not in products
+    else:  # disabled, unlinked, and still the same Magento product
+        old = products["tshirt-classic-red-s"]
+        assert old["values"]["admin"]["status"] == 2 and old["parents"] == [] and str(old["id"]) == old_id
+    mapping = context.mappings.find("product", red_s.entity_uuid)
+    assert mapping.external_data["sku"] == "tshirt-classic-red-small" and mapping.external_id == str(new["id"])
+    assert mapping.external_data["linked_to"] == "tshirt_classic"
+    # Redelivered: nothing to remove, nothing to send.
+    seq = len(sb.requests())
+    assert deliver(driver, [renamed], context)[0].status == "success"
+    assert _writes(sb, seq) == []
+    # Deleted later under the identifier IEC saw before the rename: the SKU Magento knows goes.
+    seq = len(sb.requests())
+    gone = deliver(driver, [_deleted(red_s, 961)], context)[0]
+    assert gone.status == "success" and gone.forget_mapping
+    products = sb.state()["products"]
+    if on_delete == "delete":
+        assert "tshirt-classic-red-small" not in products
+        assert _writes(sb, seq) == [("DELETE", "/all/V1/products/tshirt-classic-red-small")]
+    else:
+        assert products["tshirt-classic-red-small"]["values"]["admin"]["status"] == 2
+        assert products["tshirt-classic-red-s"]["values"]["admin"]["status"] == 2
+    assert "tshirt-classic-red-small" not in products["tshirt_classic"]["children"]
+
+
+def _wait_until_gone(sb: SandboxHandle, sku: str) -> None:
+    for _ in range(100):  # a hung request is applied after its hang
+        if sku not in sb.state()["products"]:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{sku} is still in Magento")
+
+
+def test_a_rename_redelivered_after_its_old_sku_went_lands(sb: SandboxHandle, synced_catalog) -> None:
+    sb.reset()
+    context = new_context()
+    driver = make_driver(sb)
+    assert failed(deliver_until_done(driver, synced_catalog.initial, context)) == []
+    gift = next(m for m in synced_catalog.initial if m.code == "gift-card")
+    renamed = _renamed(gift, 962, "gift-card-2")
+    # The old SKU's DELETE is applied by Magento, but its answer is lost: the rename is retried.
+    sb.set_faults([{"method": "DELETE", "path": r"^/all/V1/products/gift-card$", "status": None, "hang_ms": 600}])
+    assert deliver(make_driver(sb, timeout_seconds=0.3), [renamed], context)[0].status == "retryable"
+    sb.clear_faults()
+    _wait_until_gone(sb, "gift-card")
+    seq = len(sb.requests())
+    assert deliver(driver, [renamed], context)[0].status == "success"
+    assert ("DELETE", "/all/V1/products/gift-card") not in _writes(sb, seq)  # the GET said 404: nothing to do
+    products = sb.state()["products"]
+    assert "gift-card" not in products and products["gift-card-2"]["values"]["admin"]["name"] == "Gift card"
+    assert context.mappings.find("product", gift.entity_uuid).external_id == str(products["gift-card-2"]["id"])
+
+
+def test_a_delete_never_removes_a_product_re_created_with_the_same_sku(sb: SandboxHandle, synced_catalog) -> None:
+    sb.reset()
+    context = new_context()
+    driver = make_driver(sb)
+    assert failed(deliver_until_done(driver, synced_catalog.initial, context)) == []
+    by_code = {m.code: m for m in synced_catalog.initial}
+
+    def recreated(m: MutationData, mutation_id: int) -> MutationData:  # deleted in Akeneo, then made again
+        uuid = f"{m.entity_uuid[:-4]}beef"
+        return _copy(m, mutation_id, uuid=uuid).model_copy(update={"entity_uuid": uuid, "operation": "created"})
+
+    # In one batch, even listed create first: the delete goes first, the new product stays.
+    jeans, new_jeans = _deleted(by_code["jeans-slim"], 970), recreated(by_code["jeans-slim"], 971)
+    old_id = context.mappings.find("product", jeans.entity_uuid).external_id
+    assert {r.status for r in deliver(make_driver(sb, max_concurrency=8), [new_jeans, jeans], context)} == {"success"}
+    product = sb.state()["products"]["jeans-slim"]
+    assert str(product["id"]) != old_id
+    assert context.mappings.find("product", new_jeans.entity_uuid).external_id == str(product["id"])
+    assert context.mappings.find("product", jeans.entity_uuid) is None
+
+    # A delete applied by Magento but whose answer was lost is delivered again after the re-creation.
+    gift, new_gift = _deleted(by_code["gift-card"], 972), recreated(by_code["gift-card"], 973)
+    sb.set_faults([{"method": "DELETE", "path": r"^/all/V1/products/gift-card$", "status": None, "hang_ms": 600}])
+    assert deliver(make_driver(sb, timeout_seconds=0.3), [gift], context)[0].status == "retryable"
+    sb.clear_faults()
+    _wait_until_gone(sb, "gift-card")
+    assert deliver(driver, [new_gift], context)[0].status == "success"
+    new_id = sb.state()["products"]["gift-card"]["id"]
+    seq = len(sb.requests())
+    again = deliver(driver, [gift], context)[0]
+    assert again.status == "success" and again.forget_mapping
+    assert _writes(sb, seq) == [] and sb.state()["products"]["gift-card"]["id"] == new_id
+    assert context.mappings.find("product", gift.entity_uuid) is None
+
+    # A delete of an entity this integration never delivered touches nothing, even if its SKU exists.
+    seq = len(sb.requests())
+    stranger = _deleted(recreated(by_code["rain-jacket"], 974), 975)
+    result = deliver(driver, [stranger], context)[0]
+    assert result.status == "success" and result.forget_mapping
+    assert sb.requests(seq) == [] and "rain-jacket" in sb.state()["products"]

@@ -148,11 +148,11 @@ def upgrade() -> None:
     sa.Column('content_hash', sa.String(length=40), nullable=False),
     sa.Column('raw_hash', sa.String(length=40), nullable=True),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('uuid', name=op.f('pk_products')),
-    sa.UniqueConstraint('identifier', name=op.f('uq_products_identifier'))
+    sa.PrimaryKeyConstraint('uuid', name=op.f('pk_products'))
     )
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_products_family'), ['family'], unique=False)
+        batch_op.create_index(batch_op.f('ix_products_identifier'), ['identifier'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_parent'), ['parent'], unique=False)
 
     op.create_table('staging_entities',
@@ -207,6 +207,7 @@ def downgrade() -> None:
 
     op.drop_table('staging_entities')
     with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_products_identifier'))
         batch_op.drop_index(batch_op.f('ix_products_parent'))
         batch_op.drop_index(batch_op.f('ix_products_family'))
 

@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('entity_type', sa.String(length=30), nullable=False),
     sa.Column('entity_uuid', sa.String(length=36), nullable=False),
     sa.Column('lock_key', sa.String(length=36), nullable=False),
+    sa.Column('order_key', sa.String(length=36), nullable=False),
     sa.Column('type_rank', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=511), nullable=False),
     sa.Column('operation', sa.String(length=10), nullable=False),
@@ -85,6 +86,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_mutation_jobs_due', ['integration', 'queue', 'status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_mutation_jobs_entity', ['integration', 'entity_uuid', 'status'], unique=False)
         batch_op.create_index('ix_mutation_jobs_lock', ['integration', 'lock_key', 'status'], unique=False)
+        batch_op.create_index('ix_mutation_jobs_order', ['integration', 'order_key', 'status'], unique=False)
         batch_op.create_index('ix_mutation_jobs_run', ['status', 'run_id'], unique=False)
 
     op.create_table('webhook_drops',
@@ -114,6 +116,7 @@ def downgrade() -> None:
     op.drop_table('webhook_drops')
     with op.batch_alter_table('mutation_jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_mutation_jobs_run')
+        batch_op.drop_index('ix_mutation_jobs_order')
         batch_op.drop_index('ix_mutation_jobs_lock')
         batch_op.drop_index('ix_mutation_jobs_entity')
         batch_op.drop_index('ix_mutation_jobs_due')
