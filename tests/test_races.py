@@ -186,3 +186,14 @@ def test_drops_of_a_failed_refresh_are_asked_for_again(akeneo, iec_env, instance
     assert json.loads(again.cursor)["retries"] == 1
     with get_engine(iec_env.store_url).connect() as conn:
         assert conn.execute(text("SELECT status FROM webhook_drops")).scalar() == "new"
+
+
+def test_deleting_a_product_model_deletes_what_hangs_below_it(akeneo, iec_env, instance):
+    _seeded(akeneo, instance)
+    before = store.last_mutation_id(iec_env.store_url)
+    with akeneo.seeder() as s:
+        s.delete("product-models/bag_tote")
+    assert run_sync(instance, mode="refresh", keys={"product_model": ["bag_tote"]}).success
+    found = {(m["code"], m["operation"]) for m in store.mutations(iec_env.store_url, since=before)}
+    assert found == {("bag_tote", "deleted"), ("bag-tote-black", "deleted"), ("bag-tote-green", "deleted")}
+    assert store.row(iec_env.store_url, "product", "bag-tote-black") is None
