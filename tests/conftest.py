@@ -104,21 +104,26 @@ class IecEnv:
         return dg.DagsterInstance.get()
 
 
-@pytest.fixture
-def iec_env(tmp_path, monkeypatch, akeneo, store_url) -> Iterator[IecEnv]:
-    home = tmp_path / "dagster_home"
+def iec_environment(work: Path, akeneo_url: str, store_url: str) -> tuple[Path, dict[str, str]]:
+    """A throw-away DAGSTER_HOME under `work` and the environment IEC reads (canary secrets)."""
+    home = work / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        "AKENEO_URL": akeneo.url,
+    return home, {
+        "AKENEO_URL": akeneo_url,
         "AKENEO_CLIENT_ID": CLIENT_ID,
         "AKENEO_CLIENT_SECRET": CANARY_SECRET,
         "AKENEO_USERNAME": USERNAME,
         "AKENEO_PASSWORD": CANARY_PASSWORD,
         "IEC_DATABASE_URL": store_url,
         "DAGSTER_HOME": str(home),
-        "IEC_INTEGRATIONS": str(tmp_path / "integrations.yaml"),
+        "IEC_INTEGRATIONS": str(work / "integrations.yaml"),
     }
+
+
+@pytest.fixture
+def iec_env(tmp_path, monkeypatch, akeneo, store_url) -> Iterator[IecEnv]:
+    home, env = iec_environment(tmp_path, akeneo.url, store_url)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield IecEnv(store_url, home, env)

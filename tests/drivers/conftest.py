@@ -7,7 +7,6 @@ second sync runs, and its mutations are read back too. Every driver test module 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +17,9 @@ import pytest
 
 from drivers.models import MutationData
 from iec_pipeline.sample_catalog import AkeneoSeeder, product_uuid, v
-from iec_pipeline.settings import PROJECT_ROOT
 from iec_pipeline.store import db
 from iec_pipeline.sync_runs import run_sync
-from tests.conftest import CANARY_PASSWORD, CANARY_SECRET, CLIENT_ID, USERNAME
+from tests.conftest import iec_environment
 from tests.support import store
 
 EXTRA_CATEGORY = {"code": "outlet", "parent": "master", "labels": {"en_US": "Outlet", "fr_FR": "Déstockage"}}
@@ -80,20 +78,8 @@ def synced_catalog(mock_akeneo, akeneo_proxy, tmp_path_factory) -> Iterator[Sync
     mock_akeneo.clear()
     akeneo_proxy.reset()
     work = tmp_path_factory.mktemp("magento2_sync")
-    home = work / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     store_url = f"sqlite:///{work / 'iec.db'}"
-    env = {
-        "AKENEO_URL": akeneo_proxy.url,
-        "AKENEO_CLIENT_ID": CLIENT_ID,
-        "AKENEO_CLIENT_SECRET": CANARY_SECRET,
-        "AKENEO_USERNAME": USERNAME,
-        "AKENEO_PASSWORD": CANARY_PASSWORD,
-        "IEC_DATABASE_URL": store_url,
-        "DAGSTER_HOME": str(home),
-        "IEC_INTEGRATIONS": str(work / "integrations.yaml"),
-    }
+    home, env = iec_environment(work, akeneo_proxy.url, store_url)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
