@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from drivers.context import InMemoryMappings, IntegrationContext
@@ -21,6 +21,9 @@ from iec_pipeline.delivery import hooks
 from iec_pipeline.integrations import LoadedIntegration
 from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import IntegrationConnection, Mutation, MutationJob, Product, ProductModel
+
+if TYPE_CHECKING:  # pandas takes ~1 s to import: loaded only by the work that uses it
+    import pandas as pd
 
 QUEUE_MAP: tuple[tuple[int, str], ...] = (
     (50, "integrations-immediate"),
@@ -142,6 +145,8 @@ def fan_out(
     enabled = [i for i in integrations if i.spec.enabled]
     if not enabled:
         return 0
+    import pandas as pd
+
     now = now or utcnow()
     created = 0
     last_id = 0

@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from iec_pipeline.store import db
@@ -24,3 +25,11 @@ def test_migrations_build_the_models_and_downgrade_cleanly(store_url):
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_the_head_revision_is_alembics_head(store_url):
+    """`upgrade` skips Alembic when the store is at HEAD_REVISION: it must be Alembic's own head."""
+    script = ScriptDirectory.from_config(db.alembic_config(store_url))
+    assert script.get_heads() == [db.HEAD_REVISION]
+    db.upgrade(store_url)
+    assert db.current_revision(db.get_engine(store_url)) == db.HEAD_REVISION

@@ -9,12 +9,13 @@ field is the attribute code. So a change in any locale, channel or currency of `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from iec_pipeline.catalog.entities import EntityType
 from iec_pipeline.store.models import canonical_json
+
+if TYPE_CHECKING:  # pandas takes ~1 s to import: loaded only by the work that uses it
+    import pandas as pd
 
 IGNORED = frozenset({"uuid", "values", "updated_at", "completeness", "root_parent", "level"})
 COLUMNS = ["key", "field", "part", "value"]
@@ -40,6 +41,8 @@ def _rows(entity: EntityType, key: str, payload: Mapping[str, Any] | None) -> li
 
 
 def explode(entity: EntityType, payloads: Mapping[str, Mapping[str, Any] | None]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [row for key, payload in payloads.items() for row in _rows(entity, key, payload)]
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from iec_pipeline.catalog import changes, payloads, staging
@@ -48,7 +48,6 @@ from iec_pipeline.store.models import (
     SyncState,
     Tombstone,
     canonical_json,
-    load_json,
 )
 from iec_pipeline.store.upsert import upsert
 
@@ -212,18 +211,16 @@ def _record_previous(
             conn.execute(insert(StagingChange), batch)
 
 
-def _entity_rows(entity: EntityType, part) -> tuple[list[dict[str, Any]], list[tuple]]:
-    """Store rows and EAV value rows of staged entities (`_staged_rows`' columns)."""
+def _entity_rows(entity: EntityType, part) -> list[dict[str, Any]]:
+    """Store rows of staged entities (`_staged_rows`' columns)."""
     has_updated = "updated" in entity.table.c
-    rows, value_rows = [], []
-    for _id, key, content_hash, raw, fetched_at, updated, fields, values in part:
+    rows = []
+    for _id, key, content_hash, raw, fetched_at, updated, fields, _values in part:
         row = {"uuid": key, "content_hash": content_hash, "raw_hash": raw, "fetched_at": fetched_at, **fields}
         if has_updated:
             row["updated"] = updated
         rows.append(row)
-        if values:
-            value_rows.extend((entity.name, key, *value) for value in load_json(values))
-    return rows, value_rows
+    return rows
 
 
 def _staged_rows(sync_id: str, entity: EntityType, action: str):
@@ -240,10 +237,30 @@ def _chunks_of(conn: Connection, query, size: int):
         yield part
 
 
-def _insert_entities(conn: Connection, entity: EntityType, part) -> None:
-    rows, value_rows = _entity_rows(entity, part)
-    conn.execute(insert(entity.table), rows)
-    bulk_insert(conn, "product_attribute_values", VALUE_COLUMNS, value_rows)
+def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action: str, part) -> None:
+    """Writes a chunk of staged entities (ids in order) and their values to the store."""
+    conn.execute(insert(entity.table), _entity_rows(entity, part))
+    if entity.has_values:
+        _copy_values(conn, sync_id, entity, action, part[0][0], part[-1][0])
+
+
+def _copy_values(conn: Connection, sync_id: str, entity: EntityType, action: str, first: int, last: int) -> None:
+    """Explodes staged values into `product_attribute_values` in SQL (one row per value: no Python loop)."""
+    if conn.dialect.name == "postgresql":
+        elements = 'CROSS JOIN LATERAL json_array_elements(se."values"::json) AS v'
+        columns = "v->>0, v->>1, v->>2, v->>3, v->>4"
+    else:
+        elements = ', json_each(se."values") AS v'
+        columns = ", ".join(f"json_extract(v.value, '$[{i}]')" for i in range(5))
+    conn.execute(
+        text(
+            f"INSERT INTO product_attribute_values ({', '.join(VALUE_COLUMNS)}) "
+            f"SELECT se.entity_type, se.key, {columns} FROM staging_entities AS se {elements} "
+            "WHERE se.sync_id = :sync_id AND se.entity_type = :entity_type AND se.action = :action "
+            'AND se.id BETWEEN :first AND :last AND se."values" IS NOT NULL'
+        ),
+        {"sync_id": sync_id, "entity_type": entity.name, "action": action, "first": first, "last": last},
+    )
 
 
 def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_creates: bool, deleted_at: datetime) -> None:
@@ -270,7 +287,7 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
     conn.execute(delete(TS).where(TS.c.entity_type == entity.name, TS.c.uuid.in_(created)))
     for action in ("update", "create") if with_creates else ("update",):
         for part in _chunks_of(conn, _staged_rows(sync_id, entity, action), 2000):
-            _insert_entities(conn, entity, part)
+            _insert_entities(conn, sync_id, entity, action, part)
     # An unchanged entity fetched in full (its raw form changed, e.g. an option label in linked_data):
     # remember the new raw hash, so next time it is recognised without normalizing.
     _refresh_unchanged(
@@ -385,7 +402,7 @@ def _emit(
     query = _staged_rows(sync_id, entity, "create").add_columns(SE.c.code)
     for part in _chunks_of(conn, query, payloads.CHUNK):
         if stream_creates:
-            _insert_entities(conn, entity, [row[:8] for row in part])
+            _insert_entities(conn, sync_id, entity, "create", [row[:8] for row in part])
         staged = [(key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _code in part]
         current = payloads.from_staging(conn, entity.name, staged, categories)
         fields = changes.present_fields(entity, current)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, String, literal, select, type_coerce, union_all
 
 from iec_pipeline.catalog.entities import get
@@ -25,6 +24,9 @@ from iec_pipeline.store.models import (
     ProductModel,
     load_json,
 )
+
+if TYPE_CHECKING:  # pandas takes ~1 s to import: loaded only by the work that uses it
+    import pandas as pd
 
 CHUNK = 1000
 VALUE_KEY = ["key", "attribute_code", "channel", "locale"]
@@ -71,6 +73,8 @@ def _value_select(owner, depth: int, via_models: int):
 
 def effective_values(conn: Connection, entity_type: str, keys: Sequence[str]) -> pd.DataFrame:
     """Own + inherited values of products or product models (value as canonical JSON text)."""
+    import pandas as pd
+
     owner = PRODUCTS if entity_type == "product" else MODELS
     levels = 3 if entity_type == "product" else 2
     columns = [*VALUE_KEY, "value", "unit", "depth"]

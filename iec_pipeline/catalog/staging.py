@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from iec_pipeline.catalog.entities import get
 from iec_pipeline.catalog.normalize import Normalized
-from iec_pipeline.store.db import bulk_insert
+from iec_pipeline.store.db import bulk_insert, relaxed
 from iec_pipeline.store.models import (
     StagingChange,
     StagingEntity,
@@ -49,7 +49,7 @@ class Stager:
     """Writes one entity type's fetched pages for one sync. Thread-safe (one writer at a time)."""
 
     def __init__(self, engine: Engine, sync_id: str, entity_type: str) -> None:
-        self.engine, self.sync_id, self.entity_type = engine, sync_id, entity_type
+        self.engine, self.sync_id, self.entity_type = relaxed(engine), sync_id, entity_type
         self.fetched = 0
         self.pages = 0
         self.values = 0

@@ -7,14 +7,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Revisions are numbered in file names (0001_..., 0002_...): the newest is the head. A store already at
+# the head is recognised with one query, without importing Alembic (every command checks the schema).
+HEAD_REVISION = max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def normalize_url(url: str) -> str:
@@ -48,10 +52,13 @@ def get_engine(url: str) -> Engine:
         def _sqlite_begin(connection) -> None:
             # Writers take the write lock up front (two writers never deadlock upgrading a read lock);
             # readers (see `read_engine`) don't, so with WAL they never wait for a long write.
-            if connection.get_execution_options().get("iec_read_only"):
+            options = connection.get_execution_options()
+            if options.get("iec_read_only"):
                 connection.exec_driver_sql("BEGIN")
-            else:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            # Staging (see `relaxed`) skips the fsync at commit; the next durable commit fsyncs the WAL anyway.
+            connection.exec_driver_sql(f"PRAGMA synchronous={'NORMAL' if options.get('iec_relaxed') else 'FULL'}")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -60,6 +67,12 @@ def get_engine(url: str) -> Engine:
 def read_engine(url: str) -> Engine:
     """The same engine and pool, for transactions that only read (no write lock on SQLite)."""
     return get_engine(url).execution_options(iec_read_only=True)
+
+
+def relaxed(engine: Engine) -> Engine:
+    """The same engine, for writes a crash may lose (staging: a fetch is redone): on SQLite its commits
+    skip the fsync. Any crash of IEC's processes still keeps them; only a power cut may lose the last."""
+    return engine.execution_options(iec_relaxed=True)
 
 
 def dispose_all() -> None:
@@ -80,6 +93,8 @@ _opened: set[str] = set()
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
@@ -88,11 +103,23 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Creates or upgrades the store schema to the newest migration."""
+    from alembic import command
+
     engine = get_engine(url)
+    if current_revision(engine) == HEAD_REVISION:
+        return
     with engine.begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the store is at (None: no schema yet)."""
+    with engine.execution_options(iec_read_only=True).connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -108,15 +135,20 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
         types = Base.metadata.tables[table].c
         dated = [i for i, name in enumerate(columns) if isinstance(types[name].type, DateTime)]
         if dated:
-            rows = [tuple(_sqlite_value(v) if i in dated else v for i, v in enumerate(row)) for row in rows]
+            rows = [_sqlite_dates(row, dated) for row in rows]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     quoted = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join([mark] * len(columns))})'
     conn.exec_driver_sql(sql, list(rows))
 
 
-def _sqlite_value(value: Any) -> Any:
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
+def _sqlite_dates(row: Sequence[Any], dated: Sequence[int]) -> tuple[Any, ...]:
+    converted = list(row)
+    for i in dated:
+        value = converted[i]
+        if isinstance(value, datetime):  # "%Y-%m-%d %H:%M:%S.%f", as SQLAlchemy writes naive datetimes
+            converted[i] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return tuple(converted)
 
 
 @contextmanager

@@ -228,7 +228,11 @@ class StagingEntity(Base):
     """
 
     __tablename__ = "staging_entities"
-    __table_args__ = (Index("ix_staging_entities_sync", "sync_id", "entity_type", "key"),)
+    __table_args__ = (
+        Index("ix_staging_entities_sync", "sync_id", "entity_type", "key"),
+        # The diff reads one action's rows in id order, a chunk at a time: without it, each chunk sorts them all.
+        Index("ix_staging_entities_action", "sync_id", "entity_type", "action", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sync_id: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(30))
