@@ -12,8 +12,7 @@ BENCHMARKS = {
     "ingest": "bench.ingest",  # issue 3: full sync vs raw listing, re-sync, peak RSS
     "deliver": "bench.deliver",  # issue 5: webhook delivery vs plain httpx loop, immediate latency
     "magento": "bench.magento",  # issue 7: sequential vs max_concurrency 8 vs bulk
-    "webhook": "bench.webhook_receiver",  # issue 6: receiver under load
-    "latency": "bench.webhook_latency",  # issue 6: Akeneo save -> Magento request, daemon running
+    "webhook": "bench.webhook",  # issue 6: receiver under load, then Akeneo save -> Magento latency
 }
 
 
