@@ -103,11 +103,11 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Creates or upgrades the store schema to the newest migration."""
-    from alembic import command
-
     engine = get_engine(url)
     if current_revision(engine) == HEAD_REVISION:
         return
+    from alembic import command
+
     with engine.begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection
