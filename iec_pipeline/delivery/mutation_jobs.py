@@ -27,6 +27,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from drivers.models import DeliveryResult, MutationData
 from iec_pipeline.catalog.staging import utcnow
 from iec_pipeline.delivery.mappings import delete_mapping, save_mapping
+from iec_pipeline.fanout import TYPE_RANK
 from iec_pipeline.store.models import Integration, Mutation, MutationJob
 
 J = MutationJob.__table__
@@ -97,16 +98,37 @@ def claim(
             other.c.status.in_(("pending", "running")),
         )
     )  # another entity's older job on the same target record (its SKU): it goes first, retries included
-    structure_first = exists(
-        select(1).where(
-            other.c.integration == J.c.integration,
-            other.c.type_rank < J.c.type_rank,
-            or_(other.c.type_rank <= STRUCTURE_RANK, other.c.lock_key == J.c.lock_key),
-            other.c.id < J.c.id,
-            or_(other.c.status == "running", and_(other.c.status == "pending", other.c.next_attempt_at <= now)),
-        )
-    )  # an older attribute, option, category (or this variant's configurable), due or in flight, lands
-    # first; one waiting for a retry does not block anything
+
+    def in_flight_or_due(table):
+        return or_(table.c.status == "running", and_(table.c.status == "pending", table.c.next_attempt_at <= now))
+
+    # An older attribute, option, category (or this variant's configurable), due or in flight, lands first;
+    # one waiting for a retry does not block anything. Structure is looked up once: the oldest open job of
+    # each structural rank bounds the ids of every higher rank (per candidate, that would scan every job).
+    oldest = dict(
+        conn.execute(
+            select(J.c.type_rank, func.min(J.c.id))
+            .where(J.c.integration == integration, J.c.type_rank <= STRUCTURE_RANK, in_flight_or_due(J))
+            .group_by(J.c.type_rank)
+        ).all()
+    )
+    behind_structure = [
+        and_(J.c.type_rank == rank, J.c.id > bound)
+        for rank in range(1, max(TYPE_RANK.values()) + 1)
+        if (bound := min((oldest[r] for r in range(min(rank, STRUCTURE_RANK + 1)) if r in oldest), default=None))
+    ]
+    structure_first = or_(
+        *behind_structure,
+        exists(
+            select(1).where(
+                other.c.integration == J.c.integration,
+                other.c.lock_key == J.c.lock_key,
+                other.c.type_rank < J.c.type_rank,
+                other.c.id < J.c.id,
+                in_flight_or_due(other),
+            )
+        ),
+    )
     query = select(J.c.id, J.c.mutation_id, J.c.entity_type, J.c.entity_uuid, J.c.code, J.c.attempts).where(
         J.c.integration == integration,
         J.c.status == "pending",
