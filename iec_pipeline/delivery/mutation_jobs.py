@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from drivers.models import DeliveryResult, MutationData
+from iec_pipeline.catalog.payloads import chunks
 from iec_pipeline.catalog.staging import utcnow
 from iec_pipeline.delivery.mappings import delete_mapping, save_mapping
 from iec_pipeline.fanout import TYPE_RANK
@@ -268,18 +269,44 @@ def record(
     after_hooks: bool = False,
 ) -> Recorded:
     """Writes each result, only for jobs this run still owns (each UPDATE checks it); a result's mapping
-    change is written only when its job's update was, in the same transaction."""
+    change is written only when its job's update was, in the same transaction. Successes, the bulk, are
+    written with one UPDATE (RETURNING tells which jobs were still this run's)."""
     now = utcnow()
     outcome = Recorded()
     mine = and_(J.c.status == "running", J.c.run_id == run_id)
+    succeeded = [c for c, result in zip(claims, results, strict=True) if result.status == "success"]
+    owned: set[int] = set()
+    for chunk in chunks([c.job_id for c in succeeded], 500):
+        owned.update(
+            conn.execute(
+                update(J)
+                .where(J.c.id.in_(chunk), mine)
+                .values(
+                    status="success",
+                    attempts=J.c.attempts + 1,
+                    updated_at=now,
+                    lease_until=None,
+                    last_error=None,
+                    finished_at=now,
+                    hook_state="after" if after_hooks else None,
+                )  # fmt: skip
+                .returning(J.c.id)
+            ).scalars()
+        )
     for c, result in zip(claims, results, strict=True):
+        if result.status == "success":
+            if c.job_id not in owned:
+                outcome.ignored += 1  # a late result of a job this run no longer owns
+                continue
+            outcome.success += 1
+            if result.forget_mapping:
+                delete_mapping(conn, integration, c.entity_type, c.entity_uuid)
+            elif result.external_id is not None or result.external_data is not None:
+                save_mapping(conn, integration, c.entity_type, c.entity_uuid, result.external_id, result.external_data)
+            continue
         attempts = c.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "updated_at": now, "lease_until": None}
-        if result.status == "success":
-            values.update(
-                status="success", last_error=None, finished_at=now, hook_state="after" if after_hooks else None
-            )
-        elif result.status == "permanent" or attempts > retry_attempts:
+        if result.status == "permanent" or attempts > retry_attempts:
             values.update(status="dead", last_error=(result.message or "")[:4000], finished_at=now)
         else:
             values.update(
@@ -287,14 +314,7 @@ def record(
                 next_attempt_at=next_attempt(attempts, retry_delay_seconds, result.retry_after, now),
             )  # fmt: skip
         if conn.execute(update(J).where(J.c.id == c.job_id, mine).values(**values)).rowcount != 1:
-            outcome.ignored += 1  # a late result of a job this run no longer owns
-            continue
-        if result.status == "success":
-            outcome.success += 1
-            if result.forget_mapping:
-                delete_mapping(conn, integration, c.entity_type, c.entity_uuid)
-            elif result.external_id is not None or result.external_data is not None:
-                save_mapping(conn, integration, c.entity_type, c.entity_uuid, result.external_id, result.external_data)
+            outcome.ignored += 1
         elif values["status"] == "dead":
             outcome.dead += 1
         else:

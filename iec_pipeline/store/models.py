@@ -320,11 +320,15 @@ class MutationJob(Base):
     __tablename__ = "mutation_jobs"
     __table_args__ = (
         UniqueConstraint("mutation_id", "integration"),
-        Index("ix_mutation_jobs_due", "integration", "queue", "status", "next_attempt_at"),
         Index("ix_mutation_jobs_entity", "integration", "entity_uuid", "status"),
         Index("ix_mutation_jobs_lock", "integration", "lock_key", "status"),
         Index("ix_mutation_jobs_order", "integration", "order_key", "status"),
         Index("ix_mutation_jobs_run", "status", "run_id"),
+        # A claim walks a queue's pending jobs in (priority, id) order and stops at its limit (an index on
+        # next_attempt_at instead would make it read and sort every pending job); structure-first ordering
+        # looks up the oldest open job of each structural rank.
+        Index("ix_mutation_jobs_claim", "integration", "queue", "status", "priority", "id"),
+        Index("ix_mutation_jobs_rank", "integration", "type_rank", "status"),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
