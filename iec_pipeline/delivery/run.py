@@ -22,6 +22,8 @@ from iec_pipeline.delivery import mutation_jobs as ledger
 from iec_pipeline.delivery.mappings import StoreMappings
 from iec_pipeline.faults import crash_point
 
+PROGRESS_EVERY_SECONDS = 5.0  # progress lines in the run log on long deliveries
+
 
 @dataclass
 class DeliveryConfig:
@@ -70,7 +72,7 @@ def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None
     )
     after_async = hooks.has_async(integration.driver_class, "iec_delivery_send_after")
     driver.open(context)
-    idle_since = time.monotonic()
+    idle_since = last_report = time.monotonic()
     heartbeat = _Heartbeat(engine, run_id, config.lease_seconds)
     heartbeat.start()
     try:
@@ -136,10 +138,12 @@ def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None
                 for c, r in zip(to_send, results, strict=True):
                     if r.status != "success" and len(stats.errors) < 20:
                         stats.errors.append(f"{c.entity_type} {c.code}: {r.status}: {r.message}")
-                log.info(
-                    f"{spec.name}/{config.queue or 'all'}: batch {stats.batches}: {recorded.success} delivered, "
-                    f"{recorded.retried} to retry, {recorded.dead} dead"
-                )
+                if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:  # each log line is an event write
+                    last_report = time.monotonic()
+                    log.info(
+                        f"{spec.name}/{config.queue or 'all'}: {stats.delivered:,} delivered in {stats.batches} "
+                        f"batch(es) so far, {stats.retried} to retry, {stats.dead} dead"
+                    )
             idle_since = time.monotonic()
     finally:
         heartbeat.stop()
