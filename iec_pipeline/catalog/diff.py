@@ -212,20 +212,22 @@ def _record_previous(
 
 
 def _entity_rows(entity: EntityType, part) -> list[dict[str, Any]]:
-    """Store rows of staged entities (`_staged_rows`' columns)."""
+    """Store rows of staged entities (rows of `_staged_rows`)."""
     has_updated = "updated" in entity.table.c
     rows = []
-    for _id, key, content_hash, raw, fetched_at, updated, fields, _values in part:
-        row = {"uuid": key, "content_hash": content_hash, "raw_hash": raw, "fetched_at": fetched_at, **fields}
+    for r in part:
+        row = {"uuid": r.key, "content_hash": r.content_hash, "raw_hash": r.raw_hash, "fetched_at": r.fetched_at,
+               **r.fields}  # fmt: skip
         if has_updated:
-            row["updated"] = updated
+            row["updated"] = r.updated
         rows.append(row)
     return rows
 
 
-def _staged_rows(sync_id: str, entity: EntityType, action: str):
+def _staged_rows(sync_id: str, entity: EntityType, action: str, *extra):
+    """Staged rows of one action, with the store columns (values are copied in SQL) and `extra` ones."""
     return select(
-        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.raw_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, SE.c["values"]
+        SE.c.id, SE.c.key, SE.c.content_hash, SE.c.raw_hash, SE.c.fetched_at, SE.c.updated, SE.c.fields, *extra
     ).where(_staged(sync_id, entity), SE.c.action == action)
 
 
@@ -241,7 +243,7 @@ def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action:
     """Writes a chunk of staged entities (ids in order) and their values to the store."""
     conn.execute(insert(entity.table), _entity_rows(entity, part))
     if entity.has_values:
-        _copy_values(conn, sync_id, entity, action, part[0][0], part[-1][0])
+        _copy_values(conn, sync_id, entity, action, part[0].id, part[-1].id)
 
 
 def _copy_values(conn: Connection, sync_id: str, entity: EntityType, action: str, first: int, last: int) -> None:
@@ -399,10 +401,10 @@ def _emit(
                     if key in current and fields[key]
                 ]
             )
-    query = _staged_rows(sync_id, entity, "create").add_columns(SE.c.code)
+    query = _staged_rows(sync_id, entity, "create", SE.c["values"], SE.c.code)
     for part in _chunks_of(conn, query, payloads.CHUNK):
         if stream_creates:
-            _insert_entities(conn, sync_id, entity, "create", [row[:8] for row in part])
+            _insert_entities(conn, sync_id, entity, "create", part)
         staged = [(key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _code in part]
         current = payloads.from_staging(conn, entity.name, staged, categories)
         fields = changes.present_fields(entity, current)
