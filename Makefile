@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml constraints.txt scripts/find-python
 	  rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
 	fi
 	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	@$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -c constraints.txt -e '.[dev]'
+	@$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --compile-bytecode -c constraints.txt -e '.[dev]'
+	@$(VENV)/bin/python -m compileall -q iec_pipeline drivers bench >/dev/null
 	@touch $(STAMP)
 	@echo "setup: $(VENV) ready ($$($(VENV)/bin/python --version)); run .venv/bin/iec --help"
 
