@@ -43,7 +43,10 @@ def measure(products: int) -> dict:
             "IEC_DATABASE_URL": f"sqlite:///{work / 'iec.db'}",
             "DAGSTER_HOME": str(work / "dagster_home"),
         }
-        listing, count = raw_listing(mock.url)
+        # A first pass warms the server (its database caches, its process): the timed passes and the
+        # syncs after them then all read from a warm server. The listing is the best of two passes.
+        raw_listing(mock.url)
+        listing, count = min(raw_listing(mock.url), raw_listing(mock.url))
         first = run_timed(iec("sync", "--full", "--json"), env)
         assert first.returncode == 0, first.stderr[-2000:]
         summary = json.loads(first.stdout)

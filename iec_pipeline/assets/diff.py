@@ -6,7 +6,7 @@ Downstream of every ingestion asset. Its checks hold the mutation log to IEC's p
 import time
 
 import dagster as dg
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, case, exists, false, func, select
 
 from iec_pipeline import integrations
 from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
@@ -100,18 +100,21 @@ def run_checks(conn: Connection, sync_id: str) -> list[dg.AssetCheckResult]:
 
 
 def _mutations_reference_entities(conn: Connection, sync_id: str) -> dg.AssetCheckResult:
-    dangling: dict[str, int] = {}
-    for entity in ENTITY_TYPES:
-        count = conn.execute(
-            select(func.count()).where(
-                Mutation.sync_id == sync_id,
-                Mutation.entity_type == entity.name,
-                Mutation.operation != "deleted",
-                ~exists(select(1).where(entity.table.c.uuid == Mutation.entity_uuid)),
-            )
-        ).scalar_one()
-        if count:
-            dangling[entity.name] = count
+    # One pass over the sync's mutations, each looked up in its own type's table.
+    held = case(
+        *[
+            (Mutation.entity_type == entity.name, exists(select(1).where(entity.table.c.uuid == Mutation.entity_uuid)))
+            for entity in ENTITY_TYPES
+        ],
+        else_=false(),
+    )
+    dangling = dict(
+        conn.execute(
+            select(Mutation.entity_type, func.count())
+            .where(Mutation.sync_id == sync_id, Mutation.operation != "deleted", ~held)
+            .group_by(Mutation.entity_type)
+        ).all()
+    )
     return dg.AssetCheckResult(
         check_name="mutations_reference_entities",
         passed=not dangling,

@@ -40,6 +40,7 @@ from iec_pipeline.catalog.normalize import parse_akeneo_datetime
 from iec_pipeline.faults import crash_point
 from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import (
+    CanonicalJSON,
     Mutation,
     ProductAttributeValue,
     StagingChange,
@@ -211,17 +212,21 @@ def _record_previous(
             conn.execute(insert(StagingChange), batch)
 
 
-def _entity_rows(entity: EntityType, part) -> list[dict[str, Any]]:
-    """Store rows of staged entities (rows of `_staged_rows`)."""
-    has_updated = "updated" in entity.table.c
+def _entity_rows(entity: EntityType, part) -> tuple[tuple[str, ...], list[tuple]]:
+    """(columns, rows) of the store rows of staged entities (rows of `_staged_rows`), JSON as canonical text."""
+    table = entity.table
+    has_updated = "updated" in table.c
+    columns = ("uuid", "content_hash", "raw_hash", "fetched_at", *(("updated",) if has_updated else ()), *entity.fields)
+    as_json = [isinstance(table.c[name].type, CanonicalJSON) for name in entity.fields]
     rows = []
     for r in part:
-        row = {"uuid": r.key, "content_hash": r.content_hash, "raw_hash": r.raw_hash, "fetched_at": r.fetched_at,
-               **r.fields}  # fmt: skip
-        if has_updated:
-            row["updated"] = r.updated
-        rows.append(row)
-    return rows
+        fields = r.fields
+        store = [r.key, r.content_hash, r.raw_hash, r.fetched_at, *((r.updated,) if has_updated else ())]
+        for name, is_json in zip(entity.fields, as_json, strict=True):
+            value = fields.get(name)
+            store.append(canonical_json(value) if is_json and value is not None else value)
+        rows.append(tuple(store))
+    return columns, rows
 
 
 def _staged_rows(sync_id: str, entity: EntityType, action: str, *extra):
@@ -241,7 +246,8 @@ def _chunks_of(conn: Connection, query, size: int):
 
 def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action: str, part) -> None:
     """Writes a chunk of staged entities (ids in order) and their values to the store."""
-    conn.execute(insert(entity.table), _entity_rows(entity, part))
+    columns, rows = _entity_rows(entity, part)
+    bulk_insert(conn, entity.table.name, columns, rows)
     if entity.has_values:
         _copy_values(conn, sync_id, entity, action, part[0].id, part[-1].id)
 

@@ -16,6 +16,7 @@ Meaningless differences must not become mutations, so they are removed here, onc
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ ORDERED_COLLECTIONS = frozenset(
 )
 SET_COLLECTIONS = frozenset({"pim_catalog_multiselect", "pim_reference_data_multiselect"})
 NUMBER_TYPES = frozenset({"pim_catalog_number"})
+# Decimal text already in canonical form but for trailing fraction zeros ("19.90", "-3", "0.5"):
+# what `Decimal(...).normalize()` would give is then a string operation away.
+_PLAIN_DECIMAL = re.compile(r"(-?(?:0|[1-9][0-9]*))(?:\.([0-9]+))?")
 
 _ATTRIBUTE_FIELDS = (
     "type", "group", "labels", "localizable", "scopable", "unique", "sort_order", "metric_family",
@@ -76,6 +80,13 @@ class Normalized:
 
 def decimal_string(value: Any) -> str | None:
     """Canonical decimal text, or None when the value is not a number."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str and (plain := _PLAIN_DECIMAL.fullmatch(value)):  # most data: no Decimal needed
+        whole, fraction = plain.group(1), (plain.group(2) or "").rstrip("0")
+        text = f"{whole}.{fraction}" if fraction else whole
+        return "0" if text == "-0" else text
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -110,14 +121,18 @@ def _is_empty(data: Any) -> bool:
 
 def normalize_value(data: Any, attribute_type: str | None) -> tuple[Any, str | None] | None:
     """One value's data -> (value, unit), or None when it is empty."""
-    if data is None or data == "" or data == [] or data == {}:
-        return None
     kind = type(data)
-    if kind is str or kind is bool:
-        if attribute_type in NUMBER_TYPES and kind is str:
+    if kind is str:  # the common case first: texts, selects, dates, identifiers
+        if not data:
+            return None
+        if attribute_type in NUMBER_TYPES:
             number = decimal_string(data)
             return (number if number is not None else data), None
         return data, None
+    if kind is bool:
+        return data, None
+    if data is None or data == [] or data == {}:
+        return None
     if kind is dict and "unit" in data and "amount" in data:
         amount = decimal_string(data.get("amount"))
         if amount is None:
@@ -146,7 +161,7 @@ def normalize_values(values: Any, attribute_types: Mapping[str, str]) -> tuple[V
     """Every non-empty value, sorted by (attribute, channel, locale); a key given twice: the last wins."""
     if type(values) is not dict:
         return ()
-    unique: dict[tuple[str, str, str], ValueRow] = {}
+    unique: dict[tuple[str, str, str], tuple[Any, str | None]] = {}
     type_of = attribute_types.get
     for attribute_code, entries in values.items():
         if type(entries) is not list:
@@ -155,15 +170,19 @@ def normalize_values(values: Any, attribute_types: Mapping[str, str]) -> tuple[V
         for entry in entries:
             if type(entry) is not dict:
                 continue
-            normalized = normalize_value(entry.get("data"), attribute_type)
-            if normalized is None:
+            data = entry.get("data")
+            if type(data) is str and attribute_type not in NUMBER_TYPES:  # normalize_value's commonest case
+                if not data:
+                    continue
+                normalized = (data, None)
+            elif (normalized := normalize_value(data, attribute_type)) is None:
                 continue
             scope = entry.get("scope")
             if scope is None:
                 scope = entry.get("channel")
-            key = (attribute_code, scope or "", entry.get("locale") or "")
-            unique[key] = ValueRow(*key, *normalized)
-    return tuple(unique[k] for k in sorted(unique))
+            unique[(attribute_code, scope or "", entry.get("locale") or "")] = normalized
+    new = tuple.__new__  # a NamedTuple's own constructor is Python code: 3x slower, per value
+    return tuple([new(ValueRow, key + unique[key]) for key in sorted(unique)])
 
 
 def _labels(labels: Any) -> dict[str, str] | None:

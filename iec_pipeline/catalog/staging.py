@@ -58,6 +58,7 @@ class Stager:
         self.max_updated: datetime | None = None
         self.sample: list[str] = []
         self._lock = threading.Lock()
+        self._store_empty: bool | None = None  # a first sync has nothing to compare with: no lookups
 
     def begin(
         self,
@@ -137,6 +138,10 @@ class Stager:
         table = get(self.entity_type).table
         code = table.c[get(self.entity_type).code_column]
         with self.engine.execution_options(iec_read_only=True).connect() as conn:
+            if self._store_empty is None:
+                self._store_empty = conn.execute(select(table.c.uuid).limit(1)).first() is None
+            if self._store_empty:  # an item stored meanwhile by another sync is only normalized in full
+                return {}
             rows = conn.execute(
                 select(table.c.uuid, table.c.raw_hash, table.c.content_hash, code).where(table.c.uuid.in_(list(keys)))
             ).all()
