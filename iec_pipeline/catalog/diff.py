@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,11 +213,16 @@ def _record_previous(
             conn.execute(insert(StagingChange), batch)
 
 
-def _entity_rows(entity: EntityType, part) -> tuple[tuple[str, ...], list[tuple]]:
-    """(columns, rows) of the store rows of staged entities (rows of `_staged_rows`), JSON as canonical text."""
+def _entity_columns(entity: EntityType) -> tuple[str, ...]:
+    """The store columns `_entity_rows` fills."""
+    has_updated = "updated" in entity.table.c
+    return ("uuid", "content_hash", "raw_hash", "fetched_at", *(("updated",) if has_updated else ()), *entity.fields)
+
+
+def _entity_rows(entity: EntityType, part) -> list[tuple]:
+    """The store rows of staged entities (rows of `_staged_rows`), JSON as canonical text."""
     table = entity.table
     has_updated = "updated" in table.c
-    columns = ("uuid", "content_hash", "raw_hash", "fetched_at", *(("updated",) if has_updated else ()), *entity.fields)
     as_json = [isinstance(table.c[name].type, CanonicalJSON) for name in entity.fields]
     rows = []
     for r in part:
@@ -226,7 +232,7 @@ def _entity_rows(entity: EntityType, part) -> tuple[tuple[str, ...], list[tuple]
             value = fields.get(name)
             store.append(canonical_json(value) if is_json and value is not None else value)
         rows.append(tuple(store))
-    return columns, rows
+    return rows
 
 
 def _staged_rows(sync_id: str, entity: EntityType, action: str, *extra):
@@ -246,8 +252,7 @@ def _chunks_of(conn: Connection, query, size: int):
 
 def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action: str, part) -> None:
     """Writes a chunk of staged entities (ids in order) and their values to the store."""
-    columns, rows = _entity_rows(entity, part)
-    bulk_insert(conn, entity.table.name, columns, rows)
+    bulk_insert(conn, entity.table.name, _entity_columns(entity), _entity_rows(entity, part))
     if entity.has_values:
         _copy_values(conn, sync_id, entity, action, part[0].id, part[-1].id)
 
@@ -343,25 +348,17 @@ def _emit(
     """
     counts = result.counts.setdefault(entity.name, Counter())
 
-    def insert_rows(rows: list[tuple]) -> None:
-        if not rows:
-            return
-        dumped = [
-            (
-                *row[:4],
-                canonical_json(row[4]),
-                None if row[5] is None else canonical_json(row[5]),
-                canonical_json(row[6]),
-                *row[7:],
-            )  # fmt: skip
-            for row in rows
-        ]
-        bulk_insert(conn, "mutations", MUTATION_COLUMNS, dumped)
+    def counted(rows: list[tuple]) -> list[tuple]:
+        """Counts mutation rows into the result."""
         for row in rows:
             counts[row[3]] += 1
             result.field_counts.update(row[6])
         for row in rows[: max(0, 10 - len(result.sample))]:
             result.sample.append({"entity_type": row[0], "code": row[2], "operation": row[3], "changed_fields": row[6]})
+        return rows
+
+    def insert_rows(rows: list[tuple]) -> None:
+        bulk_insert(conn, "mutations", MUTATION_COLUMNS, [_dumped(row) for row in counted(rows)])
 
     def mutation(key: str, code: str, operation: str, payload: Any, previous: Any, fields: list[str]) -> tuple:
         return (entity.name, key, code, operation, payload, previous, fields, sync_id, now)
@@ -407,20 +404,47 @@ def _emit(
                     if key in current and fields[key]
                 ]
             )
+
     query = _staged_rows(sync_id, entity, "create", SE.c["values"], SE.c.code)
-    for part in _chunks_of(conn, query, payloads.CHUNK):
-        if stream_creates:
-            _insert_entities(conn, sync_id, entity, "create", part)
-        staged = [(key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _code in part]
-        current = payloads.from_staging(conn, entity.name, staged, categories)
-        fields = changes.present_fields(entity, current)
-        insert_rows(
-            [
-                mutation(key, code, "created", current[key], None, fields[key])
-                for _id, key, *_rest, code in part
-                if key in current
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="iec-diff-sql") as background:
+        for part in _chunks_of(conn, query, payloads.CHUNK):
+            codes = {key: code for _id, key, *_rest, code in part}
+            staged_part = [
+                (key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _c in part
             ]
-        )
+            staged = payloads.StagedPayloads(conn, entity.name, staged_part, categories)  # reads what they refer to
+            copying = None
+            if stream_creates:
+                bulk_insert(conn, entity.table.name, _entity_columns(entity), _entity_rows(entity, part))
+                if entity.has_values:
+                    # One long statement on a helper thread: SQLite runs it without the GIL while this
+                    # thread builds the payloads, which needs no connection (`conn` is left alone meanwhile).
+                    copying = background.submit(_copy_values, conn, sync_id, entity, "create", part[0].id, part[-1].id)
+            own = _with_fields(entity, staged.own())
+            if copying is not None:
+                copying.result()
+            inheriting = _with_fields(entity, staged.inheriting(conn))  # reads the values just copied
+            created = dict.fromkeys(codes)  # the mutations, in staged order
+            for key, (payload, fields) in (own | inheriting).items():
+                created[key] = mutation(key, codes[key], "created", payload, None, fields)
+            insert_rows([row for row in created.values() if row is not None])
+
+
+def _dumped(row: tuple) -> tuple:
+    """A mutation row with its JSON (payload, previous, changed fields) as canonical text."""
+    return (
+        *row[:4],
+        canonical_json(row[4]),
+        None if row[5] is None else canonical_json(row[5]),
+        canonical_json(row[6]),
+        *row[7:],
+    )  # fmt: skip
+
+
+def _with_fields(entity: EntityType, current: dict[str, dict]) -> dict[str, tuple[dict, list[str]]]:
+    """key -> (payload, every field it carries): what a `created` mutation records."""
+    fields = changes.present_fields(entity, current)
+    return {key: (payload, fields[key]) for key, payload in current.items()}
 
 
 def _advance_watermarks(conn: Connection, scopes: dict[str, StagingScope], now: datetime) -> None:

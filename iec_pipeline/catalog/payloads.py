@@ -220,21 +220,31 @@ def _reference(entity_type: str, row: dict[str, Any]) -> dict:
     return payload
 
 
+def _lookups(
+    conn: Connection, entity_type: str, rows: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """What product and model payloads refer to: parent models (with ancestors), variant axes."""
+    if entity_type not in VALUED:
+        return {}, {}
+    models = _models(conn, (r["parent"] for r in rows))
+    axes = _axes(conn, (r["family_variant"] for r in rows)) if entity_type == "product_model" else {}
+    return models, axes
+
+
 def _assemble(
-    conn: Connection,
     entity_type: str,
     rows: list[dict[str, Any]],
     values: dict[str, list[dict]],
     categories: CategoryIndex,
+    models: dict[str, dict[str, Any]],
+    axes: dict[str, list[dict[str, Any]]],
 ) -> dict[str, dict]:
-    if entity_type not in ("product", "product_model"):
+    if entity_type not in VALUED:
         return {row["uuid"]: _reference(entity_type, row) for row in rows}
-    models = _models(conn, (r["parent"] for r in rows))
     if entity_type == "product":
         return {
             r["uuid"]: _product(r, _chain(models, r["parent"]), values.get(r["uuid"], []), categories) for r in rows
         }
-    axes = _axes(conn, (r["family_variant"] for r in rows))
     return {
         r["uuid"]: _product_model(
             r, _chain(models, r["parent"]), values.get(r["uuid"], []), categories, axes.get(r["family_variant"], [])
@@ -247,38 +257,53 @@ def _store_payloads(conn: Connection, entity_type: str, keys: Sequence[str], cat
     table = get(entity_type).table
     rows = [dict(r) for r in conn.execute(select(table).where(table.c.uuid.in_(keys))).mappings()]
     values = _values_by_key(effective_values(conn, entity_type, keys)) if entity_type in VALUED else {}
-    return _assemble(conn, entity_type, rows, values, categories)
+    return _assemble(entity_type, rows, values, categories, *_lookups(conn, entity_type, rows))
 
 
-def from_staging(
-    conn: Connection,
-    entity_type: str,
-    staged: Sequence[tuple[str, dict[str, Any], str | None, Any]],
-    categories: CategoryIndex,
-) -> dict[str, dict]:
+class StagedPayloads:
     """Payloads of just-written entities from their staged form: (key, fields, values JSON, updated).
 
-    The same payload the store would give, without reading back what was just written; entities
-    with a parent model inherit values, so those are read from the store.
+    The same payloads the store would give, without reading back what was just written. Made in
+    two steps so the diff can run SQL meanwhile: what the entities refer to is read on creation, so
+    `own()` needs no connection; entities with a parent model inherit values, so `inheriting()`
+    reads theirs from the store once the values are written.
     """
-    own: list[dict[str, Any]] = []
-    values: dict[str, list[dict]] = {}
-    inheriting: list[str] = []
-    has_updated = "updated" in get(entity_type).table.c
-    for key, fields, values_json, updated in staged:
-        if entity_type in VALUED and fields.get("parent"):
-            inheriting.append(key)
-            continue
-        own.append({"uuid": key, **fields, "updated": updated} if has_updated else {"uuid": key, **fields})
-        if values_json:
-            values[key] = [
+
+    def __init__(
+        self,
+        conn: Connection,
+        entity_type: str,
+        staged: Sequence[tuple[str, dict[str, Any], str | None, Any]],
+        categories: CategoryIndex,
+    ) -> None:
+        self.entity_type, self.categories = entity_type, categories
+        self.rows: list[dict[str, Any]] = []
+        self.values_json: dict[str, str] = {}
+        self.inheriting_keys: list[str] = []
+        has_updated = "updated" in get(entity_type).table.c
+        for key, fields, values_json, updated in staged:
+            if entity_type in VALUED and fields.get("parent"):
+                self.inheriting_keys.append(key)
+                continue
+            self.rows.append({"uuid": key, **fields, "updated": updated} if has_updated else {"uuid": key, **fields})
+            if values_json:
+                self.values_json[key] = values_json
+        self.lookups = _lookups(conn, entity_type, self.rows)
+
+    def own(self) -> dict[str, dict]:
+        """Payloads of the entities without a parent model (no connection used)."""
+        values = {
+            key: [
                 {"attribute_code": a, "channel": c or None, "locale": loc or None, "value": load_json(v), "unit": u}
                 for a, c, loc, v, u in load_json(values_json)
             ]
-    payloads = _assemble(conn, entity_type, own, values, categories)
-    if inheriting:
-        payloads.update(build(conn, entity_type, inheriting, categories))
-    return payloads
+            for key, values_json in self.values_json.items()
+        }
+        return _assemble(self.entity_type, self.rows, values, self.categories, *self.lookups)
+
+    def inheriting(self, conn: Connection) -> dict[str, dict]:
+        """Payloads of the entities with a parent model, read from the store."""
+        return build(conn, self.entity_type, self.inheriting_keys, self.categories) if self.inheriting_keys else {}
 
 
 def build(conn: Connection, entity_type: str, keys: Sequence[str], categories: CategoryIndex) -> dict[str, dict]:

