@@ -405,6 +405,10 @@ def _emit(
                 ]
             )
 
+    def created_row(key: str, code: str, payload: dict, fields: list[str]) -> tuple:
+        """A `created` mutation, counted, its JSON as canonical text."""
+        return _dumped(counted([mutation(key, code, "created", payload, None, fields)])[0])
+
     query = _staged_rows(sync_id, entity, "create", SE.c["values"], SE.c.code)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="iec-diff-sql") as background:
         for part in _chunks_of(conn, query, payloads.CHUNK):
@@ -413,21 +417,23 @@ def _emit(
                 (key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _c in part
             ]
             staged = payloads.StagedPayloads(conn, entity.name, staged_part, categories)  # reads what they refer to
+            # The values are copied by one long statement on a helper thread (SQLite runs it without the
+            # GIL) while this thread makes the chunk's rows and payloads in Python; `conn` is left alone
+            # until the copy is done.
             copying = None
-            if stream_creates:
-                bulk_insert(conn, entity.table.name, _entity_columns(entity), _entity_rows(entity, part))
-                if entity.has_values:
-                    # One long statement on a helper thread: SQLite runs it without the GIL while this
-                    # thread builds the payloads, which needs no connection (`conn` is left alone meanwhile).
-                    copying = background.submit(_copy_values, conn, sync_id, entity, "create", part[0].id, part[-1].id)
-            own = _with_fields(entity, staged.own())
+            if stream_creates and entity.has_values:
+                copying = background.submit(_copy_values, conn, sync_id, entity, "create", part[0].id, part[-1].id)
+            store_rows = _entity_rows(entity, part) if stream_creates else []
+            created = dict.fromkeys(codes)  # the mutations (JSON as canonical text), in staged order
+            for key, (payload, fields) in _with_fields(entity, staged.own()).items():
+                created[key] = created_row(key, codes[key], payload, fields)
             if copying is not None:
                 copying.result()
-            inheriting = _with_fields(entity, staged.inheriting(conn))  # reads the values just copied
-            created = dict.fromkeys(codes)  # the mutations, in staged order
-            for key, (payload, fields) in (own | inheriting).items():
-                created[key] = mutation(key, codes[key], "created", payload, None, fields)
-            insert_rows([row for row in created.values() if row is not None])
+            if store_rows:
+                bulk_insert(conn, entity.table.name, _entity_columns(entity), store_rows)
+            for key, (payload, fields) in _with_fields(entity, staged.inheriting(conn)).items():
+                created[key] = created_row(key, codes[key], payload, fields)
+            bulk_insert(conn, "mutations", MUTATION_COLUMNS, [row for row in created.values() if row is not None])
 
 
 def _dumped(row: tuple) -> tuple:
@@ -553,6 +559,8 @@ def apply_sync(
         # Deleting a product model in Akeneo deletes what hangs below it; a changed one changes what inherits.
         for operation, codes in (("deleted", removed_models), ("updated", changed_models - removed_models)):
             for name, rows in _descendants(conn, codes).items():
+                if not rows:
+                    continue
                 entity = get(name)
                 handled = select(SE.c.key).where(_staged(sync_id, entity), SE.c.action.is_not(None))
                 staged = {k for (k,) in conn.execute(handled)}

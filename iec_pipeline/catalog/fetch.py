@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
@@ -233,7 +233,9 @@ def fetch(
                     Unchanged(key, stored[2], stored[1], hashed, parse_akeneo_datetime(item.get("updated")))
                 )
             else:
-                normalized.append(replace(normalize(plan.entity_type, item, types), raw_hash=hashed))
+                fresh = normalize(plan.entity_type, item, types)
+                fresh.raw_hash = hashed
+                normalized.append(fresh)
         stager.write_page(normalized, unchanged, fetched_at=requested_at)
         now = time.monotonic()
         if now - last_report >= progress_every:

@@ -58,7 +58,7 @@ class ValueRow(NamedTuple):
     unit: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Normalized:
     key: str  # the entity's uuid
     code: str

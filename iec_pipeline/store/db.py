@@ -141,19 +141,26 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
         types = Base.metadata.tables[table].c
         dated = [i for i, name in enumerate(columns) if isinstance(types[name].type, DateTime)]
         if dated:
-            rows = [_sqlite_dates(row, dated) for row in rows]
+            spelled: dict[tuple[datetime, Any], str] = {}  # rows share a few times (a page's, a sync's)
+            rows = [_sqlite_dates(row, dated, spelled) for row in rows]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     quoted = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join([mark] * len(columns))})'
     conn.exec_driver_sql(sql, list(rows))
 
 
-def _sqlite_dates(row: Sequence[Any], dated: Sequence[int]) -> tuple[Any, ...]:
+def _sqlite_dates(
+    row: Sequence[Any], dated: Sequence[int], spelled: dict[tuple[datetime, Any], str]
+) -> tuple[Any, ...]:
     converted = list(row)
     for i in dated:
         value = converted[i]
         if isinstance(value, datetime):  # "%Y-%m-%d %H:%M:%S.%f", as SQLAlchemy writes naive datetimes
-            converted[i] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            key = (value, value.tzinfo)
+            text = spelled.get(key)
+            if text is None:
+                text = spelled[key] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            converted[i] = text
     return tuple(converted)
 
 
