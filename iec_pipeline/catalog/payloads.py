@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orjson import Fragment
 from sqlalchemy import Connection, String, literal, select, type_coerce, union_all
 
 from iec_pipeline.catalog.entities import get
@@ -291,10 +292,11 @@ class StagedPayloads:
         self.lookups = _lookups(conn, entity_type, self.rows)
 
     def own(self) -> dict[str, dict]:
-        """Payloads of the entities without a parent model (no connection used)."""
+        """Payloads of the entities without a parent model (no connection used). Each value's data is
+        kept as the canonical JSON text it was staged as (`orjson.Fragment`): it is only written out."""
         values = {
             key: [
-                {"attribute_code": a, "channel": c or None, "locale": loc or None, "value": load_json(v), "unit": u}
+                {"attribute_code": a, "channel": c or None, "locale": loc or None, "value": Fragment(v), "unit": u}
                 for a, c, loc, v, u in load_json(values_json)
             ]
             for key, values_json in self.values_json.items()
