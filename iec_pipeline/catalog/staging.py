@@ -157,8 +157,12 @@ class Stager:
                 self._store_empty = conn.execute(select(table.c.uuid).limit(1)).first() is None
             if self._store_empty:  # an item stored meanwhile by another sync is only normalized in full
                 return {}
-            rows = conn.execute(
-                select(table.c.uuid, table.c.raw_hash, table.c.content_hash, code).where(table.c.uuid.in_(list(keys)))
+            # Once per page: plain SQL, without compiling a statement for each page's 100 keys (~0.5 ms).
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            rows = conn.exec_driver_sql(
+                f'SELECT uuid, raw_hash, content_hash, "{code.name}" FROM "{table.name}" '
+                f"WHERE uuid IN ({', '.join([mark] * len(keys))})",
+                tuple(keys),
             ).all()
         return {key: (raw, content, code_) for key, raw, content, code_ in rows}
 
