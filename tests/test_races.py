@@ -89,8 +89,8 @@ def test_a_stalled_run_sends_nothing_it_no_longer_owns(akeneo, iec_env, instance
 
 def test_retrying_a_dead_job_never_sends_an_older_state_after_a_newer_one(akeneo, iec_env, instance, receiver):
     declare(iec_env, webhook("shop", receiver.url, entity_types=["product"], retry_attempts=0))
-    receiver.state.respond = (
-        lambda body: 500 if body["code"] == "jeans-slim" and body["payload"].get("enabled") is False else None
+    receiver.state.respond = lambda body: (
+        500 if body["code"] == "jeans-slim" and body["payload"].get("enabled") is False else None
     )
     _seeded(akeneo, instance)
     deliver_all(iec_env, instance)

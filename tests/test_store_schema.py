@@ -33,3 +33,11 @@ def test_the_head_revision_is_alembics_head(store_url):
     assert script.get_heads() == [db.HEAD_REVISION]
     db.upgrade(store_url)
     assert db.current_revision(db.get_engine(store_url)) == db.HEAD_REVISION
+
+
+def test_a_new_sqlite_store_uses_8_kb_pages_and_wal(store_url):
+    """A ~2 KB mutation filled half a 4 KB page; an existing store keeps the page size it was made with."""
+    db.upgrade(store_url)
+    with db.get_engine(store_url).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == db.SQLITE_PAGE_SIZE == 8192
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
