@@ -128,6 +128,16 @@ def test_token_is_refreshed_before_expiry_and_once_on_401(akeneo, iec_env, insta
     assert store.row(iec_env.store_url, "product", "jeans-slim") is not None
 
 
+def test_a_sync_asks_akeneo_for_one_token_not_one_per_step(akeneo, iec_env, instance):
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+    akeneo.proxy.state.grants.clear()  # the seeder's own
+    outcome = run_sync(instance, mode="full")
+    assert outcome.success, outcome.errors
+    assert len(outcome.fetched) == 7  # seven fetch steps...
+    assert akeneo.proxy.state.grants == ["password"]  # ...one password grant
+
+
 def test_429_500_and_dropped_connection_mid_pagination_end_like_a_clean_run(
     akeneo, iec_env, instance, tmp_path, monkeypatch
 ):

@@ -120,6 +120,15 @@ class _Token:
 
 
 @dataclass
+class TokenSlot:
+    """The token clients share: every step of a run would otherwise ask Akeneo for its own (a
+    password grant, which a real Akeneo makes slow on purpose)."""
+
+    token: _Token | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
 class AkeneoClient:
     base_url: str
     client_id: str
@@ -132,6 +141,7 @@ class AkeneoClient:
     page_size: int = 100
     log: logging.Logger | Any = field(default_factory=lambda: logging.getLogger("iec.akeneo"))
     sleep: Callable[[float], None] = time.sleep
+    tokens: TokenSlot = field(default_factory=TokenSlot, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -142,8 +152,6 @@ class AkeneoClient:
             headers={"Accept": "application/json"},
         )
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
         self.server_time: datetime | None = None
@@ -169,8 +177,9 @@ class AkeneoClient:
         return _Token(data["access_token"], data.get("refresh_token"), time.monotonic() + lifetime)
 
     def _access_token(self, force: bool = False, stale: str | None = None) -> str:
-        with self._token_lock:
-            token = self._token
+        slot = self.tokens
+        with slot.lock:
+            token = slot.token
             if token is not None and stale is not None and token.access != stale:
                 return token.access  # another thread already refreshed it
             fresh = token is not None and not force and token.expires_at - time.monotonic() > 60
@@ -178,12 +187,12 @@ class AkeneoClient:
                 return token.access
             if token is not None and token.refresh:
                 try:
-                    self._token = self._grant({"grant_type": "refresh_token", "refresh_token": token.refresh})
-                    return self._token.access
+                    slot.token = self._grant({"grant_type": "refresh_token", "refresh_token": token.refresh})
+                    return slot.token.access
                 except AkeneoError:
                     self.log.info("Akeneo refresh token refused; requesting a new token")
-            self._token = self._grant({"grant_type": "password", "username": self.username, "password": self.password})
-            return self._token.access
+            slot.token = self._grant({"grant_type": "password", "username": self.username, "password": self.password})
+            return slot.token.access
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -297,7 +306,10 @@ class AkeneoResource(dg.ConfigurableResource):
     max_in_flight: int = Field(default=4, description="Concurrent requests (Akeneo allows 4 per connection)")
     page_size: int = Field(default=100, description="Items per page (Akeneo's maximum is 100)")
 
-    _log: Any = PrivateAttr(default=None)
+    _tokens: TokenSlot | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._tokens = TokenSlot()  # one token for the whole run (see TokenSlot)
 
     def client(self, log: Any = None) -> AkeneoClient:
         return AkeneoClient(
@@ -311,4 +323,5 @@ class AkeneoResource(dg.ConfigurableResource):
             max_in_flight=self.max_in_flight,
             page_size=min(100, self.page_size),
             log=log or logging.getLogger("iec.akeneo"),
+            tokens=self._tokens or TokenSlot(),
         )
