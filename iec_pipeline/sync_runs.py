@@ -83,7 +83,6 @@ def run_sync(
     )
     with result:
         outcome = SyncOutcome(result.run_id, result.success, mode, time.monotonic() - started)
-        last_retry: dict[str, str] = {}
         for event in result.all_events:
             if event.event_type_value == "ASSET_MATERIALIZATION":
                 materialization = event.event_specific_data.materialization
@@ -99,16 +98,22 @@ def run_sync(
             elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
                 outcome.checks[evaluation.check_name] = evaluation.passed
-            elif event.event_type_value in ("STEP_FAILURE", "STEP_UP_FOR_RETRY"):
+            elif event.event_type_value == "STEP_FAILURE":
                 error = event.event_specific_data.error
-                message = error.message.strip() if error else event.message
-                if event.event_type_value == "STEP_UP_FOR_RETRY":
-                    last_retry[event.step_key] = message
-                    continue
-                if message.startswith("Exceeded max_retries") and event.step_key in last_retry:
-                    message = f"{last_retry[event.step_key]} ({message})"
-                outcome.errors.append(f"{event.step_key}: {message}")
+                outcome.errors.append(f"{event.step_key}: {failure_message(error) if error else event.message}")
     return outcome
+
+
+def failure_message(error: Any) -> str:
+    """What went wrong in a failed step (a `SerializableErrorInfo`), in the words of the error at
+    fault: once a step's retries are spent, Dagster reports its own retry request, the cause inside."""
+    if error.cls_name == "RetryRequestedFromPolicy" and error.cause is not None:
+        return f"{failure_message(error.cause)} ({error.message.strip()})"
+    message = error.message.strip()
+    qualified = f"{error.cls_name}: "
+    if error.cls_name and qualified in message:  # "package.module.AkeneoError: ..." -> "AkeneoError: ..."
+        message = qualified + message.split(qualified, 1)[1]
+    return message
 
 
 def execute_request(instance: dg.DagsterInstance, request: dg.RunRequest) -> SyncOutcome:

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from dagster._utils.error import SerializableErrorInfo
 
 from iec_pipeline.sample_catalog import generated_products, product_uuid
-from iec_pipeline.sync_runs import run_sync
+from iec_pipeline.sync_runs import failure_message, run_sync
 from tests.conftest import CANARIES
 from tests.support import store
 from tests.support.akeneo_proxy import Fault
@@ -184,6 +185,21 @@ def test_a_refused_request_names_the_endpoint_status_and_message(
     assert not outcome.success
     error = " ".join(outcome.errors)
     assert endpoint in error and f"HTTP {status}" in error and message in error
+
+
+def test_a_step_that_spent_its_retries_reports_the_error_at_fault():
+    """Dagster fails such a step with its own retry request; the Akeneo error is its cause."""
+    cause = SerializableErrorInfo(
+        "iec_pipeline.resources.akeneo.AkeneoUnavailable: Akeneo POST /api/oauth/v1/token failed with no answer: "
+        "ConnectError (gave up after 6 attempts)\n",
+        [],
+        "AkeneoUnavailable",
+    )
+    spent = SerializableErrorInfo("Exceeded max_retries of 2\n", [], "RetryRequestedFromPolicy", cause)
+    assert failure_message(spent) == (
+        "AkeneoUnavailable: Akeneo POST /api/oauth/v1/token failed with no answer: ConnectError "
+        "(gave up after 6 attempts) (Exceeded max_retries of 2)"
+    )
 
 
 def test_cli_sync_and_status_json_without_leaking_secrets(akeneo, iec_env):
