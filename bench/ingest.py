@@ -43,8 +43,7 @@ def measure(products: int, rounds: int = 2) -> dict:
     a first sync, then an unchanged re-sync); the ratios reported are the means of the rounds."""
     mock = seeded_mock(products)
     try:
-        raw_listing(mock.url)  # warms the server (its database caches, its process)
-        count = raw_listing(mock.url)[1]
+        count = raw_listing(mock.url)[1]  # also warms the server (its database caches, its process)
         firsts: list[tuple[float, float]] = []  # (sync seconds, listing seconds just before)
         resyncs: list[tuple[float, float]] = []
         peak_rss, summaries = 0.0, []

@@ -540,9 +540,9 @@ def run() -> NoReturn:
     Output is flushed and store connections closed first; an error leaves the normal way.
     """
     code = main()
-    from iec_pipeline.store.db import dispose_all
-
-    dispose_all()
+    store = sys.modules.get("iec_pipeline.store.db")  # only a command that opened the store has engines
+    if store is not None:
+        store.dispose_all()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):  # a closed pipe (`iec ... | head`): nothing more to say
