@@ -89,6 +89,7 @@ def _fetch_asset(entity: EntityType) -> dg.AssetsDefinition:
             "unchanged": stats.unchanged,
             "values": stats.values,
             "pages": stats.pages,
+            "pages_staged_by_worker": stats.offloaded_pages,
             "requests": stats.requests,
             "retries": stats.retries,
             "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),

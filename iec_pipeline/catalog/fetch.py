@@ -9,23 +9,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from sqlalchemy import Engine, select
 
 from iec_pipeline.catalog.entities import entity_uuid, get
-from iec_pipeline.catalog.normalize import Normalized, item_key, normalize, parse_akeneo_datetime, raw_hash
-from iec_pipeline.catalog.staging import Stager, Unchanged, utcnow
+from iec_pipeline.catalog.stage_worker import OffloadingStager
+from iec_pipeline.catalog.staging import PageStager, Stager, utcnow
 from iec_pipeline.resources.akeneo import AkeneoClient
 from iec_pipeline.store.models import (
     FamilyVariant,
@@ -68,6 +67,7 @@ class FetchStats:
     requests: int = 0
     retries: int = 0
     seconds: float = 0.0
+    offloaded_pages: int = 0  # staged by a worker process (see stage_worker)
     missing: list[str] = field(default_factory=list)
     sample: list[str] = field(default_factory=list)
 
@@ -81,11 +81,6 @@ def _updated_search(since: datetime | None, until: datetime | None) -> dict[str,
     if not rules:
         return {}
     return {"search": json.dumps({"updated": rules})}
-
-
-def types_fingerprint(types: dict[str, str]) -> str:
-    """Normalization depends on attribute types: a changed type invalidates every raw hash."""
-    return hashlib.sha1(json.dumps(sorted(types.items())).encode()).hexdigest() if types else ""
 
 
 def attribute_types(engine: Engine, sync_id: str) -> dict[str, str]:
@@ -184,15 +179,6 @@ def requested_entity_key(entity_type: str, key: str) -> str:
     return entity_uuid(entity_type, key)
 
 
-def _with_parent(entity_type: str, path: str, item: dict[str, Any]) -> dict[str, Any]:
-    """Options and family variants do not always name their parent: take it from the path."""
-    if entity_type == "attribute_option" and not item.get("attribute"):
-        item = {**item, "attribute": unquote(path.split("/")[1])}
-    if entity_type == "family_variant" and not item.get("family"):
-        item = {**item, "family": unquote(path.split("/")[1])}
-    return item
-
-
 def fetch(
     client: AkeneoClient,
     engine: Engine,
@@ -213,35 +199,19 @@ def fetch(
     stats = FetchStats(plan.entity_type, plan.scope)
     last_report = started
 
-    context = types_fingerprint(types)
+    page_stager = PageStager(stager, types)
+    received = {"items": 0, "pages": 0}  # wherever they are staged (here or in a staging worker)
 
-    def stage(items: Iterable[dict[str, Any]], path: str, requested_at: datetime, server_time: datetime | None) -> None:
+    def report(items: int) -> None:
         nonlocal last_report
-        if stager.server_started_at is None:
-            stager.server_started_at = server_time
-        keyed = []
-        for item in items:
-            item = _with_parent(plan.entity_type, path, item)
-            keyed.append((item_key(plan.entity_type, item), raw_hash(item, context), item))
-        known = stager.stored_hashes([key for (key, _code), _hash, _item in keyed])
-        normalized: list[Normalized] = []
-        unchanged: list[Unchanged] = []
-        for (key, _code), hashed, item in keyed:
-            stored = known.get(key)
-            if stored is not None and stored[0] == hashed:  # byte-for-byte what the store holds
-                unchanged.append(
-                    Unchanged(key, stored[2], stored[1], hashed, parse_akeneo_datetime(item.get("updated")))
-                )
-            else:
-                fresh = normalize(plan.entity_type, item, types)
-                fresh.raw_hash = hashed
-                normalized.append(fresh)
-        stager.write_page(normalized, unchanged, fetched_at=requested_at)
+        received["items"] += items
+        received["pages"] += 1
         now = time.monotonic()
         if now - last_report >= progress_every:
             last_report = now
-            rate = stager.fetched / max(now - started, 1e-6)
-            progress(f"{plan.entity_type}: {stager.fetched:,} fetched in {stager.pages:,} pages ({rate:,.0f}/s)")
+            items, pages = received["items"], received["pages"]
+            rate = items / max(now - started, 1e-6)
+            progress(f"{plan.entity_type}: {items:,} fetched in {pages:,} pages ({rate:,.0f}/s)")
 
     if plan.scope == "keys":
         paths = {key: _item_path(engine, plan.entity_type, key) for key in plan.keys}
@@ -256,16 +226,29 @@ def fetch(
                 stats.missing.extend(key for key, _path, item, _at in results if item is None)
                 for _key, path, item, requested_at in results:
                     if item is not None:
-                        stage([item], path, requested_at, client.server_time)
+                        page_stager.stage([item], path, requested_at, client.server_time)
+                report(len(results))
     else:
         sources = _list_sources(client, engine, sync_id, plan)
 
         def read(source: tuple[str, dict, bool]) -> None:
             path, params, search_after = source
             for page in prefetched(client.iter_pages(path, params, search_after=search_after)):
-                stage(page, path, page.requested_at, page.server_time)
+                page_stager.stage(page, path, page.requested_at, page.server_time)
+                report(len(page))
 
-        if len(sources) == 1:
+        if len(sources) == 1 and sources[0][2] and _shareable(engine):  # one long listing: see stage_worker
+            path, params, _ = sources[0]
+            offloading = OffloadingStager(page_stager, engine.url.render_as_string(hide_password=False), types)
+            try:
+                for page in prefetched(client.iter_pages(path, params, search_after=True)):
+                    offloading.stage(page, page.raw, path, page.requested_at, page.server_time)
+                    report(len(page))
+                offloading.finish()
+            finally:
+                offloading.stop()
+            stats.offloaded_pages = offloading.offloaded
+        elif len(sources) == 1:
             read(sources[0])
         else:
             with ThreadPoolExecutor(max_workers=client.max_in_flight) as pool:
@@ -279,6 +262,11 @@ def fetch(
     stats.retries = client.retries - retries_before
     stats.seconds = time.monotonic() - started
     return stats
+
+
+def _shareable(engine: Engine) -> bool:
+    """Whether another process can open this store (not an in-memory SQLite database)."""
+    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
 
 
 def prefetched(pages: Iterator[list[dict[str, Any]]], depth: int = 2) -> Iterator[list[dict[str, Any]]]:

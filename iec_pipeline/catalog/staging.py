@@ -8,15 +8,19 @@ type from scratch.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from iec_pipeline.catalog.entities import get
-from iec_pipeline.catalog.normalize import Normalized
+from iec_pipeline.catalog.normalize import Normalized, item_key, normalize, parse_akeneo_datetime, raw_hash
 from iec_pipeline.store.db import bulk_insert, relaxed
 from iec_pipeline.store.models import (
     StagingChange,
@@ -47,6 +51,10 @@ class Unchanged:
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# What a stager has counted so far: handed to a staging worker and back (see `stage_worker`).
+COUNTERS = ("fetched", "pages", "values", "unchanged", "server_started_at", "max_updated", "sample")
 
 
 class Stager:
@@ -133,6 +141,19 @@ class Stager:
             if len(self._pending) >= FLUSH_ROWS:
                 self._flush()
 
+    def counters(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    def adopt(self, counters: dict[str, Any]) -> None:
+        """Takes over what another stager of the same fetch counted (its pages are written)."""
+        for name in COUNTERS:
+            setattr(self, name, counters[name])
+
+    def flush(self) -> None:
+        """Writes the pages held so far."""
+        with self._lock:
+            self._flush()
+
     def _flush(self) -> None:
         """Writes the pages held so far in one transaction (the caller holds the lock)."""
         if not self._pending:
@@ -167,14 +188,62 @@ class Stager:
         return {key: (raw, content, code_) for key, raw, content, code_ in rows}
 
     def finish(self) -> None:
-        with self._lock:
-            self._flush()
+        self.flush()
         with self.engine.begin() as conn:
             conn.execute(
                 update(StagingScope)
                 .where((StagingScope.sync_id == self.sync_id) & (StagingScope.entity_type == self.entity_type))
                 .values(finished_at=utcnow(), max_updated=self.max_updated, server_started_at=self.server_started_at)
             )
+
+
+def types_fingerprint(types: dict[str, str]) -> str:
+    """Normalization depends on attribute types: a changed type invalidates every raw hash."""
+    return hashlib.sha1(json.dumps(sorted(types.items())).encode()).hexdigest() if types else ""
+
+
+def _with_parent(entity_type: str, path: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Options and family variants do not always name their parent: take it from the path."""
+    if entity_type == "attribute_option" and not item.get("attribute"):
+        item = {**item, "attribute": unquote(path.split("/")[1])}
+    if entity_type == "family_variant" and not item.get("family"):
+        item = {**item, "family": unquote(path.split("/")[1])}
+    return item
+
+
+class PageStager:
+    """Stages fetched pages: an item byte-for-byte what the store holds (same raw hash) is staged lean
+    (`Unchanged`), any other is normalized. Where a page is staged (here or in a staging worker) does
+    not change what is staged."""
+
+    def __init__(self, stager: Stager, types: dict[str, str]) -> None:
+        self.stager, self.types = stager, types
+        self.context = types_fingerprint(types)
+
+    def stage(
+        self, items: Iterable[dict[str, Any]], path: str, requested_at: datetime, server_time: datetime | None
+    ) -> None:
+        stager, entity_type = self.stager, self.stager.entity_type
+        if stager.server_started_at is None:
+            stager.server_started_at = server_time
+        keyed = []
+        for item in items:
+            item = _with_parent(entity_type, path, item)
+            keyed.append((item_key(entity_type, item), raw_hash(item, self.context), item))
+        known = stager.stored_hashes([key for (key, _code), _hash, _item in keyed])
+        normalized: list[Normalized] = []
+        unchanged: list[Unchanged] = []
+        for (key, _code), hashed, item in keyed:
+            stored = known.get(key)
+            if stored is not None and stored[0] == hashed:  # byte-for-byte what the store holds
+                unchanged.append(
+                    Unchanged(key, stored[2], stored[1], hashed, parse_akeneo_datetime(item.get("updated")))
+                )
+            else:
+                fresh = normalize(entity_type, item, self.types)
+                fresh.raw_hash = hashed
+                normalized.append(fresh)
+        stager.write_page(normalized, unchanged, fetched_at=requested_at)
 
 
 def purge_stale(engine: Engine) -> int:

@@ -37,12 +37,16 @@ API_PREFIX = "/api/rest/v1"
 
 
 class Page(list):
-    """One page of items, with when we requested it (our clock) and Akeneo's time when it answered."""
+    """One page of items, with when we requested it (our clock), Akeneo's time when it answered, and
+    the page as Akeneo sent it (a staging worker reads that instead of pickled items)."""
 
-    def __init__(self, items: Any, requested_at: datetime, server_time: datetime | None = None) -> None:
+    def __init__(
+        self, items: Any, requested_at: datetime, server_time: datetime | None = None, raw: bytes | None = None
+    ) -> None:
         super().__init__(items)
         self.requested_at = requested_at
         self.server_time = server_time
+        self.raw = raw
 
 
 class AkeneoError(Exception):
@@ -251,11 +255,15 @@ class AkeneoClient:
         return response
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return orjson.loads(self.get_raw(path, params))
+
+    def get_raw(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """A GET's JSON body as Akeneo sent it."""
         response = self.request("GET", path, params=params)
         if response.status_code == 404:
             raise AkeneoError("GET", _endpoint(self.url(path)), 404, _akeneo_message(response))
         self._note_server_time(response)
-        return orjson.loads(response.content)
+        return response.content
 
     def _note_server_time(self, response: httpx.Response) -> None:
         """Akeneo's clock (the `Date` header): watermarks compare with it, never with ours."""
@@ -282,10 +290,11 @@ class AkeneoClient:
         first = True
         while url is not None:
             requested_at = datetime.now(UTC).replace(tzinfo=None)
-            data = self.get_json(url, params=query if first else None)
+            raw = self.get_raw(url, params=query if first else None)
+            data = orjson.loads(raw)
             first = False
             items = (data.get("_embedded") or {}).get("items") or [] if isinstance(data, dict) else data
-            yield Page(items, requested_at, self.server_time)
+            yield Page(items, requested_at, self.server_time, raw)
             url = ((data.get("_links") or {}).get("next") or {}).get("href") if isinstance(data, dict) else None
             if url is not None and not url.startswith("http"):
                 url = self.base_url + url

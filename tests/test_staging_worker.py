@@ -1,0 +1,128 @@
+"""A long listing is staged by a worker process (stage_worker): same rows, failures surface, no orphan."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from iec_pipeline.catalog import stage_worker
+from iec_pipeline.catalog.fetch import FetchPlan, fetch
+from iec_pipeline.catalog.stage_worker import StagingWorkerError
+from iec_pipeline.resources.akeneo import AkeneoClient
+from iec_pipeline.sample_catalog import generated_products
+from iec_pipeline.store.db import get_engine, upgrade
+from iec_pipeline.store.models import StagingEntity, StagingScope
+from tests.conftest import CANARY_PASSWORD, CANARY_SECRET, CLIENT_ID, USERNAME
+
+BOTH_STORES = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+
+
+def _client(akeneo, page_size: int) -> AkeneoClient:
+    return AkeneoClient(akeneo.url, CLIENT_ID, CANARY_SECRET, USERNAME, CANARY_PASSWORD, page_size=page_size)
+
+
+def _staged(url: str, sync_id: str) -> list[tuple]:
+    with get_engine(url).connect() as conn:
+        return sorted(
+            tuple(row)
+            for row in conn.execute(
+                select(
+                    StagingEntity.key, StagingEntity.code, StagingEntity.content_hash, StagingEntity.raw_hash,
+                    StagingEntity.updated, StagingEntity.fields, StagingEntity.values,
+                ).where(StagingEntity.sync_id == sync_id)
+            )
+        )  # fmt: skip
+
+
+def _full_products(engine, sync_id: str, client: AkeneoClient, **kwargs):
+    return fetch(client, engine, sync_id, FetchPlan("product", "full", "full"), **kwargs)
+
+
+@BOTH_STORES
+def test_a_long_listing_is_staged_by_a_worker_with_the_rows_staging_here_gives(akeneo, iec_env, monkeypatch):
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+        seeder.patch_products(generated_products(300))
+    url = iec_env.store_url
+    upgrade(url)
+    engine = get_engine(url)
+
+    monkeypatch.setattr(stage_worker, "AFTER_PAGES", 10**9)
+    here = _full_products(engine, "staged-here", _client(akeneo, page_size=1))
+    monkeypatch.setattr(stage_worker, "AFTER_PAGES", 3)
+    offloaded = _full_products(engine, "staged-by-worker", _client(akeneo, page_size=1))
+
+    assert here.offloaded_pages == 0
+    # 310 one-item pages: the worker (started at page 3) takes over once it has imported what it needs.
+    assert 0 < offloaded.offloaded_pages < offloaded.pages == here.pages == 310
+    assert (offloaded.fetched, offloaded.values, offloaded.unchanged) == (here.fetched, here.values, 0)
+    assert _staged(url, "staged-by-worker") == _staged(url, "staged-here")
+    with engine.connect() as conn:
+        scope = conn.execute(select(StagingScope).where(StagingScope.sync_id == "staged-by-worker")).one()
+    assert (scope.fetched, scope.pages) == (310, 310) and scope.finished_at is not None
+    assert scope.server_started_at is not None
+
+
+def test_a_worker_that_dies_fails_the_fetch_naming_it(akeneo, iec_env, monkeypatch):
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+        seeder.patch_products(generated_products(300))
+    upgrade(iec_env.store_url)
+    monkeypatch.setattr(stage_worker, "AFTER_PAGES", 1)
+    killed: list[int] = []
+
+    def kill_the_worker(_message: str) -> None:
+        for pid in _children("iec_pipeline.catalog.stage_worker"):
+            if not killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    with pytest.raises(StagingWorkerError, match="staging worker"):
+        _full_products(
+            get_engine(iec_env.store_url), "killed", _client(akeneo, page_size=1),
+            progress=kill_the_worker, progress_every=0,
+        )  # fmt: skip
+    assert killed
+
+
+def test_a_worker_whose_parent_is_gone_stages_nothing_more(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    page = b'{"_embedded": {"items": [{"uuid": "8a1b6c1e-0000-4000-8000-000000000001", "identifier": "x"}]}}'
+    frames = io.BytesIO()
+    for message in [
+        ("setup", url, "orphan", "product", {}),
+        ("start", {"fetched": 0, "pages": 0, "values": 0, "unchanged": 0, "server_started_at": None,
+                   "max_updated": None, "sample": []}),
+        ("page", page, "products-uuid", None, None),
+    ]:  # fmt: skip
+        stage_worker._send(frames, message)
+    frames.seek(0)  # ...and then stdin closes: no `end`
+    answers = io.BytesIO()
+
+    assert stage_worker._serve(frames, answers) == 1
+    answers.seek(0)
+    assert stage_worker._receive(answers) == ("ready",) and stage_worker._receive(answers) is None
+    with get_engine(url).connect() as conn:
+        assert conn.execute(select(StagingEntity.key).where(StagingEntity.sync_id == "orphan")).all() == []
+
+
+def _children(marker: str) -> list[int]:
+    """Pids of this process's children whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and marker in command:
+            found.append(int(entry.name))
+    return found
