@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from iec_pipeline.catalog import stage_worker
 from iec_pipeline.catalog.fetch import FetchPlan, fetch
-from iec_pipeline.catalog.stage_worker import StagingWorkerError
 from iec_pipeline.resources.akeneo import AkeneoClient
 from iec_pipeline.sample_catalog import generated_products
 from iec_pipeline.store.db import get_engine, upgrade
 from iec_pipeline.store.models import StagingEntity, StagingScope
+from iec_pipeline.workers import WorkerError, receive, send
 from tests.conftest import CANARY_PASSWORD, CANARY_SECRET, CLIENT_ID, USERNAME
 
 BOTH_STORES = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
@@ -82,7 +82,7 @@ def test_a_worker_that_dies_fails_the_fetch_naming_it(akeneo, iec_env, monkeypat
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
 
-    with pytest.raises(StagingWorkerError, match="staging worker"):
+    with pytest.raises(WorkerError, match="staging worker"):
         _full_products(
             get_engine(iec_env.store_url), "killed", _client(akeneo, page_size=1),
             progress=kill_the_worker, progress_every=0,
@@ -101,13 +101,13 @@ def test_a_worker_whose_parent_is_gone_stages_nothing_more(tmp_path):
                    "max_updated": None, "sample": []}),
         ("page", page, "products-uuid", None, None),
     ]:  # fmt: skip
-        stage_worker._send(frames, message)
+        send(frames, message)
     frames.seek(0)  # ...and then stdin closes: no `end`
     answers = io.BytesIO()
 
     assert stage_worker._serve(frames, answers) == 1
     answers.seek(0)
-    assert stage_worker._receive(answers) == ("ready",) and stage_worker._receive(answers) is None
+    assert receive(answers) == ("ready",) and receive(answers) is None
     with get_engine(url).connect() as conn:
         assert conn.execute(select(StagingEntity.key).where(StagingEntity.sync_id == "orphan")).all() == []
 

@@ -26,6 +26,7 @@ from iec_pipeline.catalog.entities import entity_uuid, get
 from iec_pipeline.catalog.stage_worker import OffloadingStager
 from iec_pipeline.catalog.staging import PageStager, Stager, utcnow
 from iec_pipeline.resources.akeneo import AkeneoClient
+from iec_pipeline.store.db import database_url, shareable
 from iec_pipeline.store.models import (
     FamilyVariant,
     ProductAttribute,
@@ -237,9 +238,9 @@ def fetch(
                 page_stager.stage(page, path, page.requested_at, page.server_time)
                 report(len(page))
 
-        if len(sources) == 1 and sources[0][2] and _shareable(engine):  # one long listing: see stage_worker
+        if len(sources) == 1 and sources[0][2] and shareable(engine):  # one long listing: see stage_worker
             path, params, _ = sources[0]
-            offloading = OffloadingStager(page_stager, engine.url.render_as_string(hide_password=False), types)
+            offloading = OffloadingStager(page_stager, database_url(engine), types)
             try:
                 for page in prefetched(client.iter_pages(path, params, search_after=True)):
                     offloading.stage(page, page.raw, path, page.requested_at, page.server_time)
@@ -262,11 +263,6 @@ def fetch(
     stats.retries = client.retries - retries_before
     stats.seconds = time.monotonic() - started
     return stats
-
-
-def _shareable(engine: Engine) -> bool:
-    """Whether another process can open this store (not an in-memory SQLite database)."""
-    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
 
 
 def prefetched(pages: Iterator[list[dict[str, Any]]], depth: int = 2) -> Iterator[list[dict[str, Any]]]:

@@ -70,6 +70,16 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def shareable(engine: Engine) -> bool:
+    """Whether a worker process can open this store too (not an in-memory SQLite database)."""
+    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
+
+
+def database_url(engine: Engine) -> str:
+    """The URL a worker process opens the same store with (password included: never log it)."""
+    return engine.url.render_as_string(hide_password=False)
+
+
 def read_engine(url: str) -> Engine:
     """The same engine and pool, for transactions that only read (no write lock on SQLite)."""
     return get_engine(url).execution_options(iec_read_only=True)
