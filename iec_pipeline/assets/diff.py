@@ -4,9 +4,11 @@ Downstream of every ingestion asset. Its checks hold the mutation log to IEC's p
 """
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
-from sqlalchemy import Connection, case, exists, false, func, select
+from sqlalchemy import Connection, Engine, case, exists, false, func, select
 
 from iec_pipeline import integrations
 from iec_pipeline.assets.akeneo import fetch_assets, sync_id_of
@@ -87,18 +89,24 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
         "entity_types": dg.MetadataValue.json(result.types),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
     }
-    with store.read_engine().connect() as conn:
-        checks = run_checks(conn, sync_id)
-    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+    return dg.MaterializeResult(metadata=metadata, check_results=run_checks(store.read_engine(), sync_id))
 
 
-def run_checks(conn: Connection, sync_id: str) -> list[dg.AssetCheckResult]:
-    return [
-        _mutations_reference_entities(conn, sync_id),
-        _one_mutation_per_entity(conn, sync_id),
-        _values_reference_known_attributes(conn),
-        _product_families_exist(conn),
+def run_checks(engine: Engine, sync_id: str) -> list[dg.AssetCheckResult]:
+    """Every check, each on its own read connection, all at once (the database runs them in parallel)."""
+    checks: list[Callable[[Connection], dg.AssetCheckResult]] = [
+        lambda conn: _mutations_reference_entities(conn, sync_id),
+        lambda conn: _one_mutation_per_entity(conn, sync_id),
+        _values_reference_known_attributes,
+        _product_families_exist,
     ]
+
+    def run(check: Callable[[Connection], dg.AssetCheckResult]) -> dg.AssetCheckResult:
+        with engine.connect() as conn:
+            return check(conn)
+
+    with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="iec-check") as pool:
+        return list(pool.map(run, checks))
 
 
 def _mutations_reference_entities(conn: Connection, sync_id: str) -> dg.AssetCheckResult:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from iec_pipeline.catalog import changes, payloads, staging
@@ -284,14 +284,12 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
     removed = select(SC.c.key).where(
         SC.c.sync_id == sync_id, SC.c.entity_type == entity.name, SC.c.operation == "deleted"
     )
-    conn.execute(delete(table).where(or_(table.c.uuid.in_(replaced), table.c.uuid.in_(removed))))
+    # One IN over both sets: with an OR of two, SQLite scanned every value row of the type (0.12 s at
+    # 750,000 values, on every sync, however few entities changed).
+    gone = union_all(replaced, removed)
+    conn.execute(delete(table).where(table.c.uuid.in_(gone)))
     if entity.has_values:
-        conn.execute(
-            delete(PAV).where(
-                PAV.c.entity_type == entity.name,
-                or_(PAV.c.entity_uuid.in_(replaced), PAV.c.entity_uuid.in_(removed)),
-            )
-        )
+        conn.execute(delete(PAV).where(PAV.c.entity_type == entity.name, PAV.c.entity_uuid.in_(gone)))
     removed_keys = [k for (k,) in conn.execute(removed)]
     for chunk in payloads.chunks(removed_keys):
         upsert(conn, TS, [{"entity_type": entity.name, "uuid": k, "deleted_at": deleted_at} for k in chunk],
