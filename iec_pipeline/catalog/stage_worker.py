@@ -17,6 +17,8 @@ whose stdin closes before `end` exits without writing more; the retried fetch st
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -105,6 +107,11 @@ def _serve(incoming: BinaryIO, outgoing: BinaryIO) -> int:
     setup = receive(incoming)
     if setup is None:
         return 0
+    # The fetch's requests (and, on one machine, the server answering them) set the pace; this worker has
+    # time to spare between pages. Yielding the CPU to them took a 50,000-product fetch from 1.11x to
+    # 1.05x the bare listing here (2 cores shared with akeneo-mock-server and PostgreSQL).
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     _tag, database_url, sync_id, entity_type, types = setup
     stager = Stager(get_engine(database_url), sync_id, entity_type)
     page_stager = PageStager(stager, types)
