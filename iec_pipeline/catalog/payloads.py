@@ -29,7 +29,7 @@ from iec_pipeline.store.models import (
 if TYPE_CHECKING:  # pandas takes ~1 s to import: loaded only by the work that uses it
     import pandas as pd
 
-CHUNK = 1000
+CHUNK = 2500  # entities per statement and per diff chunk: 1000 made a 50k first sync 0.15 s slower (+23 MB here)
 VALUE_KEY = ["key", "attribute_code", "channel", "locale"]
 
 VALUED = ("product", "product_model")
