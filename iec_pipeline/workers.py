@@ -10,7 +10,6 @@ or gave up) stops without writing anything more.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import pickle
 import select
@@ -20,6 +19,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO, NoReturn
 
+# Workers need POSIX pipes (`select` on a pipe); elsewhere the work stays in the driving process.
+AVAILABLE = os.name == "posix"
 _LENGTH = struct.Struct("<Q")
 _PIPE_BYTES = 1 << 20  # Linux: room for a few frames, so neither side waits on every one
 
@@ -54,7 +55,9 @@ class WorkerProcess:
         self.name = name
         self.process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ImportError, AttributeError):  # F_SETPIPE_SZ: Linux only
+                import fcntl
+
                 fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
     def send(self, message: Any) -> None:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, select
 
+from iec_pipeline import workers
 from iec_pipeline.catalog.entities import entity_uuid, get
 from iec_pipeline.catalog.stage_worker import OffloadingStager
 from iec_pipeline.catalog.staging import PageStager, Stager, utcnow
@@ -238,7 +239,7 @@ def fetch(
                 page_stager.stage(page, path, page.requested_at, page.server_time)
                 report(len(page))
 
-        if len(sources) == 1 and sources[0][2] and shareable(engine):  # one long listing: see stage_worker
+        if len(sources) == 1 and sources[0][2] and shareable(engine) and workers.AVAILABLE:  # see stage_worker
             path, params, _ = sources[0]
             offloading = OffloadingStager(page_stager, database_url(engine), types)
             try:
