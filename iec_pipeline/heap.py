@@ -1,11 +1,15 @@
 """Garbage-collector settings for the bulk phases of a sync (fetch, diff).
 
-A sync allocates millions of short-lived objects (Akeneo items, payloads). CPython's full
-collections walk every tracked object, including the ~160k that importing Dagster leaves alive,
-so each one costs more the bigger the process is. Freezing what is alive when a phase starts
-takes that long-lived heap out of the collector's walks (`gc.freeze`); it is handed back when
-the phase ends, so a long-lived process (the test suite, a code server) frees it as usual.
-Measured on a 50,000-product first sync: the diff took 13.1-14.4 s after the fetch, 10.3-10.9 s with it.
+A sync allocates millions of short-lived objects (Akeneo items, payloads); reference counting
+frees them. CPython's full collections still walk every tracked object: the ~160k that importing
+Dagster leaves alive, and the bulk phase's own working set (a chunk of payloads), so each costs
+more the bigger the process and the chunk. During a bulk phase the heap alive when it starts is
+frozen (`gc.freeze`: out of the walks) and full collections are put off; the young generations are
+still collected, so short-lived reference cycles are freed as before. Both are handed back when the
+phase ends, so a long-lived process (the test suite, a code server) collects as usual.
+Measured on a 50,000-product first sync: freezing took the diff from 13.1-14.4 s to 10.3-10.9 s (an
+earlier design); putting off full collections took it from 4.67-4.96 s to 4.30-4.44 s, with the same
+peak RSS (pausing the collector altogether was as fast but kept 20 MB more).
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_NEVER = 1 << 30  # a generation-2 threshold no bulk phase reaches
+
 
 @contextmanager
-def long_lived_heap_frozen() -> Iterator[None]:
+def full_collections_paused() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.freeze()  # no collection first: it would cost ~60 ms per step; garbage frozen now is freed after
+    gc.set_threshold(thresholds[0], thresholds[1], _NEVER)
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()

@@ -13,7 +13,7 @@ from iec_pipeline.assets.partitions import AKENEO_PARTITIONS, SyncConfig, plan_f
 from iec_pipeline.catalog import staging
 from iec_pipeline.catalog.entities import ENTITY_TYPES, EntityType
 from iec_pipeline.catalog.fetch import fetch
-from iec_pipeline.heap import long_lived_heap_frozen
+from iec_pipeline.heap import full_collections_paused
 from iec_pipeline.resources.akeneo import AkeneoError, AkeneoResource, AkeneoUnavailable
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.store.models import SyncState
@@ -69,7 +69,7 @@ def _fetch_asset(entity: EntityType) -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"mode": config.mode, "fetched": 0, "skipped": True})
         staging.purge_stale(engine)
         context.log.info(f"{entity.name}: fetching {plan.describe()} ({plan.mode} sync)")
-        with long_lived_heap_frozen(), akeneo.client(log=context.log) as client:
+        with full_collections_paused(), akeneo.client(log=context.log) as client:
             try:
                 stats = fetch(client, engine, sync_id_of(context), plan, progress=context.log.info)
             except AkeneoUnavailable:

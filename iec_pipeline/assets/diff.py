@@ -17,7 +17,7 @@ from iec_pipeline.catalog.diff import apply_sync
 from iec_pipeline.catalog.entities import ENTITY_TYPES
 from iec_pipeline.fanout import fan_out
 from iec_pipeline.faults import crash_point
-from iec_pipeline.heap import long_lived_heap_frozen
+from iec_pipeline.heap import full_collections_paused
 from iec_pipeline.resources.store import StoreResource
 from iec_pipeline.settings import Settings
 from iec_pipeline.store.drops import mark_processed
@@ -64,7 +64,7 @@ def catalog_diff(context: dg.AssetExecutionContext, store: StoreResource) -> dg.
         if drops:
             mark_processed(conn, drops, context.run.run_id)
 
-    with long_lived_heap_frozen():
+    with full_collections_paused():
         result = apply_sync(store.engine(), sync_id, log=context.log, before_commit=in_the_same_transaction)
     seconds = time.monotonic() - started
     by_operation = result.by_operation()

@@ -22,6 +22,7 @@ import os
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from iec_pipeline.heap import full_collections_paused
 from iec_pipeline.workers import WorkerProcess, receive, send, serve
 
 AFTER_PAGES = 10  # a listing longer than this (1,000 items) is staged by a worker
@@ -116,18 +117,19 @@ def _serve(incoming: BinaryIO, outgoing: BinaryIO) -> int:
     stager = Stager(get_engine(database_url), sync_id, entity_type)
     page_stager = PageStager(stager, types)
     send(outgoing, ("ready",))
-    while (message := receive(incoming)) is not None:
-        match message:
-            case ("start", counters):
-                stager.adopt(counters)
-            case ("page", raw, path, requested_at, server_time):
-                data = orjson.loads(raw)
-                items = (data.get("_embedded") or {}).get("items") or []
-                page_stager.stage(items, path, requested_at, server_time)
-            case ("end",):
-                stager.flush()
-                send(outgoing, ("done", stager.counters()))
-                return 0
+    with full_collections_paused():
+        while (message := receive(incoming)) is not None:
+            match message:
+                case ("start", counters):
+                    stager.adopt(counters)
+                case ("page", raw, path, requested_at, server_time):
+                    data = orjson.loads(raw)
+                    items = (data.get("_embedded") or {}).get("items") or []
+                    page_stager.stage(items, path, requested_at, server_time)
+                case ("end",):
+                    stager.flush()
+                    send(outgoing, ("done", stager.counters()))
+                    return 0
     return 1  # stdin closed before `end`: the parent is gone or gave up; write nothing more
 
 
