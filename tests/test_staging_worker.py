@@ -1,12 +1,15 @@
-"""A long listing is staged by a worker process (stage_worker): same rows, failures surface, no orphan."""
+"""A long listing is staged by a worker process (stage_worker): same rows, failures surface, no orphan;
+the fetching process reads each page's next link without parsing its items."""
 
 from __future__ import annotations
 
 import io
 import os
 import signal
+from datetime import datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -126,3 +129,27 @@ def _children(marker: str) -> list[int]:
         if ppid == os.getpid() and marker in command:
             found.append(int(entry.name))
     return found
+
+
+NEXT = {"href": '/p?search_after=x}"y'}  # in JSON: braces inside a string, an escape
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"_links": {"self": {"href": "/p?a={b}"}, "next": NEXT}, "_embedded": {"items": [{"a": 1}]}},
+        {"_links": {"self": {"href": "/p"}}, "current_page": 3, "_embedded": {"items": []}},
+        {"_embedded": {"items": [{"_links": {"next": {"href": "/not-this"}}}]}, "_links": {"next": {"href": "/p2"}}},
+        [{"code": "a list answer"}],
+    ],
+)
+def test_a_pages_next_link_is_read_without_parsing_its_items_and_means_the_same(page):
+    from iec_pipeline.resources.akeneo import Page, _links
+
+    raw = orjson.dumps(page)
+    links, parsed = _links(raw)
+    expected = page.get("_links", {}) if isinstance(page, dict) else {}
+    assert links == expected
+    assert (parsed is None) == raw.startswith(b'{"_links":{')  # read alone only when Akeneo sends them first
+    items = page["_embedded"]["items"] if isinstance(page, dict) else page
+    assert Page(raw, datetime(2026, 1, 1), data=parsed).items == items

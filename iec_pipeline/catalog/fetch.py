@@ -26,7 +26,7 @@ from iec_pipeline import workers
 from iec_pipeline.catalog.entities import entity_uuid, get
 from iec_pipeline.catalog.stage_worker import OffloadingStager
 from iec_pipeline.catalog.staging import PageStager, Stager, utcnow
-from iec_pipeline.resources.akeneo import AkeneoClient
+from iec_pipeline.resources.akeneo import AkeneoClient, Page
 from iec_pipeline.store.db import database_url, shareable
 from iec_pipeline.store.models import (
     FamilyVariant,
@@ -236,16 +236,16 @@ def fetch(
         def read(source: tuple[str, dict, bool]) -> None:
             path, params, search_after = source
             for page in prefetched(client.iter_pages(path, params, search_after=search_after)):
-                page_stager.stage(page, path, page.requested_at, page.server_time)
-                report(len(page))
+                page_stager.stage(page.items, path, page.requested_at, page.server_time)
+                report(len(page.items))
 
         if len(sources) == 1 and sources[0][2] and shareable(engine) and workers.AVAILABLE:  # see stage_worker
             path, params, _ = sources[0]
             offloading = OffloadingStager(page_stager, database_url(engine), types)
             try:
                 for page in prefetched(client.iter_pages(path, params, search_after=True)):
-                    offloading.stage(page, page.raw, path, page.requested_at, page.server_time)
-                    report(len(page))
+                    # A page the worker stages is not parsed here: counted as full (only the last is not).
+                    report(client.page_size if offloading.stage(page, path) else len(page.items))
                 offloading.finish()
             finally:
                 offloading.stop()
@@ -266,7 +266,7 @@ def fetch(
     return stats
 
 
-def prefetched(pages: Iterator[list[dict[str, Any]]], depth: int = 2) -> Iterator[list[dict[str, Any]]]:
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
     """Reads the next pages in a background thread while the caller stores the current one.
 
     Pagination stays strictly sequential (a page's `next` link is followed only after it arrived);

@@ -20,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import os
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from iec_pipeline.heap import full_collections_paused
 from iec_pipeline.workers import WorkerProcess, receive, send, serve
+
+if TYPE_CHECKING:  # not at run time: the worker process would import Dagster with it
+    from iec_pipeline.resources.akeneo import Page
 
 AFTER_PAGES = 10  # a listing longer than this (1,000 items) is staged by a worker
 
@@ -71,20 +74,22 @@ class OffloadingStager:
         self.pages = 0
         self.offloaded = 0  # pages the worker staged
 
-    def stage(self, items: list[dict[str, Any]], raw: bytes | None, path: str, requested_at, server_time) -> None:
+    def stage(self, page: Page, path: str) -> bool:
+        """Stages one page, here or in the worker; True when the worker took it (its items unparsed)."""
         self.pages += 1
         stager = self.page_stager.stager
-        if self.worker is None and self.pages >= self.after_pages and raw is not None:
+        if self.worker is None and self.pages >= self.after_pages:
             self.worker = StagingWorker(self.database_url, stager.sync_id, stager.entity_type, self.types)
-        if not self.handed_over and self.worker is not None and raw is not None and self.worker.ready():
+        if not self.handed_over and self.worker is not None and self.worker.ready():
             stager.flush()  # one writer at a time: what this process staged is written first
             self.worker.start(stager.counters())
             self.handed_over = True
         if self.handed_over:
-            self.worker.stage(raw, path, requested_at, server_time)
+            self.worker.stage(page.raw, path, page.requested_at, page.server_time)
             self.offloaded += 1
-        else:
-            self.page_stager.stage(items, path, requested_at, server_time)
+            return True
+        self.page_stager.stage(page.items, path, page.requested_at, page.server_time)
+        return False
 
     def finish(self) -> None:
         """Takes the worker's counters back (every page is written), or stops an unused worker."""

@@ -36,17 +36,46 @@ TOKEN_PATH = "/api/oauth/v1/token"
 API_PREFIX = "/api/rest/v1"
 
 
-class Page(list):
-    """One page of items, with when we requested it (our clock), Akeneo's time when it answered, and
-    the page as Akeneo sent it (a staging worker reads that instead of pickled items)."""
+class Page:
+    """One page as Akeneo sent it (`raw`), with when we requested it (our clock) and Akeneo's time
+    when it answered. Its items are parsed on first use: a staging worker parses the raw page itself."""
 
-    def __init__(
-        self, items: Any, requested_at: datetime, server_time: datetime | None = None, raw: bytes | None = None
-    ) -> None:
-        super().__init__(items)
-        self.requested_at = requested_at
-        self.server_time = server_time
-        self.raw = raw
+    def __init__(self, raw: bytes, requested_at: datetime, server_time: datetime | None = None, data: Any = None):
+        self.raw, self.requested_at, self.server_time = raw, requested_at, server_time
+        self._data = data
+
+    @functools.cached_property
+    def items(self) -> list[dict[str, Any]]:
+        data = self._data if self._data is not None else orjson.loads(self.raw)
+        self._data = None
+        return (data.get("_embedded") or {}).get("items") or [] if isinstance(data, dict) else data
+
+
+def _links(raw: bytes) -> tuple[dict[str, Any], Any]:
+    """A page's `_links`, and the whole page if it had to be parsed for them. Akeneo sends `_links`
+    first: read alone, they spare the path to the next request a parse of the page (1.3 ms for 100
+    products, 0.65 s over a 50,000-product listing). Any other shape is parsed whole."""
+    prefix = b'{"_links":{'
+    if raw.startswith(prefix):
+        depth, in_string, i, end = 1, False, len(prefix), len(raw)
+        while i < end:  # the `_links` object's closing brace: strings (URLs) may hold braces
+            c = raw[i]
+            if in_string:
+                if c == 0x5C:  # backslash: skip the escaped character
+                    i += 1
+                elif c == 0x22:
+                    in_string = False
+            elif c == 0x22:
+                in_string = True
+            elif c == 0x7B:
+                depth += 1
+            elif c == 0x7D:
+                depth -= 1
+                if depth == 0:
+                    return orjson.loads(raw[len(b'{"_links":') : i + 1]), None
+            i += 1
+    data = orjson.loads(raw)
+    return ((data.get("_links") or {}) if isinstance(data, dict) else {}), data
 
 
 class AkeneoError(Exception):
@@ -279,11 +308,9 @@ class AkeneoClient:
         self._note_server_time(response)
         return None if response.status_code == 404 else response.json()
 
-    def iter_pages(
-        self, path: str, params: dict[str, Any] | None = None, search_after: bool = False
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Yields each page's items, following `_links.next` (never a hand-built cursor); each page
-        knows when it was requested (the stale guard compares snapshots by that time)."""
+    def iter_pages(self, path: str, params: dict[str, Any] | None = None, search_after: bool = False) -> Iterator[Page]:
+        """Yields each page, following `_links.next` (never a hand-built cursor); each page knows
+        when it was requested (the stale guard compares snapshots by that time)."""
         query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
         query["pagination_type"] = "search_after" if search_after else "page"
         url: str | None = self.url(path)
@@ -291,11 +318,10 @@ class AkeneoClient:
         while url is not None:
             requested_at = datetime.now(UTC).replace(tzinfo=None)
             raw = self.get_raw(url, params=query if first else None)
-            data = orjson.loads(raw)
             first = False
-            items = (data.get("_embedded") or {}).get("items") or [] if isinstance(data, dict) else data
-            yield Page(items, requested_at, self.server_time, raw)
-            url = ((data.get("_links") or {}).get("next") or {}).get("href") if isinstance(data, dict) else None
+            links, data = _links(raw)
+            yield Page(raw, requested_at, self.server_time, data)
+            url = (links.get("next") or {}).get("href")
             if url is not None and not url.startswith("http"):
                 url = self.base_url + url
 
