@@ -78,11 +78,18 @@ class WorkerProcess:
         return message
 
     def _failure(self, message: Any) -> WorkerError:
+        """Why the worker is gone: the error it answered, else how it exited."""
+        if message is None:  # a closed pipe: it is exiting; what it wrote before is still to be read
+            try:
+                self.process.wait(timeout=5)
+                while (late := receive(self.process.stdout)) is not None:
+                    message = late if late[0] == "error" else message
+            except (OSError, EOFError, pickle.UnpicklingError, subprocess.TimeoutExpired):
+                pass
+        self.stop()
         if message is not None:
-            self.stop()
             return WorkerError(f"{self.name} failed: {message[1]}")
-        code = self.process.wait()
-        return WorkerError(f"{self.name} exited with code {code} before finishing")
+        return WorkerError(f"{self.name} exited with code {self.process.returncode} before finishing")
 
     def stop(self) -> None:
         """Ends the worker (done, or given up on: then it writes nothing more). Both pipes close

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -91,6 +92,15 @@ def test_a_worker_that_dies_fails_the_fetch_naming_it(akeneo, iec_env, monkeypat
             progress=kill_the_worker, progress_every=0,
         )  # fmt: skip
     assert killed
+
+
+def test_a_worker_that_fails_answers_its_error_and_the_fetch_names_it():
+    worker = stage_worker.StagingWorker("nosuchdialect://store", "failing", "product", {})
+    deadline = time.monotonic() + 60
+    with pytest.raises(WorkerError, match=r"staging worker failed: NoSuchModuleError: .*nosuchdialect"):
+        while not worker.ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert worker.process.returncode == 1
 
 
 def test_a_worker_whose_parent_is_gone_stages_nothing_more(tmp_path):
