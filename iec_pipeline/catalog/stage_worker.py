@@ -3,7 +3,8 @@
 A listing is one request after another (`search_after` follows each page's `next` link), so a fetch
 can go no faster than the server lists. Normalizing and writing pages in the fetching process held
 the GIL its next request needed: a 50,000-product listing took 9.5 s against 7.7 s for the bare
-requests. Handed to a worker process (the other core), that work no longer delays the requests.
+requests. Handed to a worker process (the other core), that work no longer delays the requests;
+the fetching process does not even parse the pages it hands over (it reads their `next` link alone).
 
 A worker starts once a listing proves long (`OffloadingStager`, after `AFTER_PAGES` pages); until it
 is ready, pages are staged in the fetching process. Same `PageStager`, same rows either way; one
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from iec_pipeline.heap import full_collections_paused
 from iec_pipeline.workers import WorkerProcess, receive, send, serve
 
-if TYPE_CHECKING:  # not at run time: the worker process would import Dagster with it
+if TYPE_CHECKING:  # not at run time: the worker process would import Dagster with `Page`
+    from iec_pipeline.catalog.staging import PageStager
     from iec_pipeline.resources.akeneo import Page
 
 AFTER_PAGES = 10  # a listing longer than this (1,000 items) is staged by a worker
@@ -64,11 +66,9 @@ class StagingWorker(WorkerProcess):
 class OffloadingStager:
     """Stages a listing's pages here, then in a worker once the listing proves long."""
 
-    def __init__(
-        self, page_stager: Any, database_url: str, types: dict[str, str], after_pages: int | None = None
-    ) -> None:
+    def __init__(self, page_stager: PageStager, database_url: str, types: dict[str, str]) -> None:
         self.page_stager, self.database_url, self.types = page_stager, database_url, types
-        self.after_pages = AFTER_PAGES if after_pages is None else after_pages
+        self.after_pages = AFTER_PAGES
         self.worker: StagingWorker | None = None
         self.handed_over = False
         self.pages = 0
