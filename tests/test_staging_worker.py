@@ -154,10 +154,10 @@ NEXT = {"href": '/p?search_after=x}"y'}  # in JSON: braces inside a string, an e
     ],
 )
 def test_a_pages_next_link_is_read_without_parsing_its_items_and_means_the_same(page):
-    from iec_pipeline.resources.akeneo import Page, _links
+    from iec_pipeline.resources.pages import Page, links_of
 
     raw = orjson.dumps(page)
-    links, parsed = _links(raw)
+    links, parsed = links_of(raw)
     expected = page.get("_links", {}) if isinstance(page, dict) else {}
     assert links == expected
     assert (parsed is None) == raw.startswith(b'{"_links":{')  # read alone only when Akeneo sends them first

@@ -26,7 +26,8 @@ from iec_pipeline import workers
 from iec_pipeline.catalog.entities import entity_uuid, get
 from iec_pipeline.catalog.stage_worker import OffloadingStager
 from iec_pipeline.catalog.staging import PageStager, Stager, utcnow
-from iec_pipeline.resources.akeneo import AkeneoClient, Page
+from iec_pipeline.resources.akeneo import AkeneoClient
+from iec_pipeline.resources.pages import Page
 from iec_pipeline.store.db import database_url, shareable
 from iec_pipeline.store.models import (
     FamilyVariant,

@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from iec_pipeline.heap import full_collections_paused
+from iec_pipeline.resources.pages import Page
 from iec_pipeline.workers import WorkerProcess, receive, send, serve
 
-if TYPE_CHECKING:  # not at run time: the worker process would import Dagster with `Page`
+if TYPE_CHECKING:
     from iec_pipeline.catalog.staging import PageStager
-    from iec_pipeline.resources.akeneo import Page
 
 AFTER_PAGES = 10  # a listing longer than this (1,000 items) is staged by a worker
 
@@ -105,8 +105,6 @@ class OffloadingStager:
 
 def _serve(incoming: BinaryIO, outgoing: BinaryIO) -> int:
     """The worker's side: stages every page it is sent, then answers with its counters."""
-    import orjson
-
     from iec_pipeline.catalog.staging import PageStager, Stager
     from iec_pipeline.store.db import get_engine
 
@@ -128,9 +126,7 @@ def _serve(incoming: BinaryIO, outgoing: BinaryIO) -> int:
                 case ("start", counters):
                     stager.adopt(counters)
                 case ("page", raw, path, requested_at, server_time):
-                    data = orjson.loads(raw)
-                    items = (data.get("_embedded") or {}).get("items") or []
-                    page_stager.stage(items, path, requested_at, server_time)
+                    page_stager.stage(Page(raw, requested_at, server_time).items, path, requested_at, server_time)
                 case ("end",):
                     stager.flush()
                     send(outgoing, ("done", stager.counters()))
