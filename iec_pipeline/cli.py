@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+_exits_after_command = False  # set by `run` (the console script); not when `main` is called in a test
 
 
 def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
@@ -79,6 +80,10 @@ def _parse_refresh(values: Sequence[str]) -> dict[str, list[str]]:
 
 @command("sync")
 def sync(args: argparse.Namespace) -> int:
+    from iec_pipeline.heap import full_collections_put_off_for_process
+
+    if _exits_after_command:  # a sync is this process's one job: no full collection before it ends
+        full_collections_put_off_for_process()
     from iec_pipeline.sync_runs import run_sync
 
     _store_url()
@@ -539,6 +544,8 @@ def run() -> NoReturn:
     exit would then free Dagster's long-lived objects one by one (~0.6 s after every command).
     Output is flushed and store connections closed first; an error leaves the normal way.
     """
+    global _exits_after_command
+    _exits_after_command = True
     code = main()
     store = sys.modules.get("iec_pipeline.store.db")  # only a command that opened the store has engines
     if store is not None:
