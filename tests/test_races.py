@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from drivers.models import DeliveryResult
 from iec_pipeline.catalog.diff import apply_sync
+from iec_pipeline.catalog.entities import NAMES
 from iec_pipeline.catalog.fetch import FetchPlan, fetch
 from iec_pipeline.delivery import mutation_jobs as ledger
 from iec_pipeline.delivery.run import DeliveryConfig, deliver
@@ -49,6 +50,32 @@ def test_a_slow_full_sync_does_not_bring_back_what_a_refresh_deleted_meanwhile(a
     late = apply_sync(engine, "slow-full-sync")  # the full sync's diff comes last, with its older snapshot
     assert late.counts.get("product", {}).get("created", 0) == 0
     assert store.row(iec_env.store_url, "product", "rain-jacket") is None
+
+
+def test_a_first_sync_applied_after_another_sync_stored_some_of_its_items_creates_each_once(akeneo, iec_env, instance):
+    # A first sync stages its products as presumed `create` (the store holds none); a refresh stores one of
+    # them, newer, before the first sync's diff runs: that diff must neither create it again nor overwrite it.
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+    others = [name for name in NAMES if name != "product"]
+    assert run_sync(instance, mode="full", entity_types=others).success
+    engine = get_engine(iec_env.store_url)
+    client = AkeneoClient(akeneo.url, CLIENT_ID, CANARY_SECRET, USERNAME, CANARY_PASSWORD)
+    fetched = fetch(client, engine, "first-sync", FetchPlan("product", "full", "full")).fetched
+    with engine.connect() as conn:
+        presumed = conn.execute(
+            text("SELECT COUNT(*) FROM staging_entities WHERE sync_id = 'first-sync' AND action = 'create'")
+        ).scalar_one()
+    assert presumed == fetched > 1
+    jacket = product_uuid("rain-jacket")
+    with akeneo.seeder() as s:
+        s.upsert("products-uuid", jacket, {"enabled": False})
+    assert run_sync(instance, mode="refresh", keys={"product": [jacket]}).success
+    late = apply_sync(engine, "first-sync")
+    assert late.counts["product"]["created"] == fetched - 1
+    created = [m for m in store.mutations(iec_env.store_url) if m["entity_type"] == "product"]
+    assert sorted(m["entity_uuid"] for m in created) == sorted({m["entity_uuid"] for m in created})  # once each
+    assert store.row(iec_env.store_url, "product", "rain-jacket")["enabled"] is False  # the refresh's newer state
 
 
 def test_a_product_deleted_and_recreated_under_its_sku_is_deleted_first(akeneo, iec_env, instance, receiver):

@@ -115,8 +115,12 @@ def _classify(conn: Connection, sync_id: str, entity: EntityType) -> None:
     full = and_(_staged(sync_id, entity), SE.c.fields.is_not(None))  # lean rows: unchanged when fetched
     # Deleted by a sync whose view is newer than this snapshot: a late, slower sync must not bring it back.
     buried = select(1).where(TS.c.entity_type == entity.name, TS.c.uuid == SE.c.key, TS.c.deleted_at > SE.c.fetched_at)
-    conn.execute(update(SE).where(full, ~exists(in_store), ~exists(buried)).values(action="create"))
-    conn.execute(update(SE).where(full, exists(differs)).values(action="update"))
+    # Staged as presumed `create` (the store held none of the type when fetched): checked, not rewritten.
+    presumed = and_(_staged(sync_id, entity), SE.c.action == "create")
+    conn.execute(update(SE).where(presumed, or_(exists(in_store), exists(buried))).values(action=None))
+    unmarked = and_(full, SE.c.action.is_(None))
+    conn.execute(update(SE).where(unmarked, ~exists(in_store), ~exists(buried)).values(action="create"))
+    conn.execute(update(SE).where(unmarked, exists(differs)).values(action="update"))
 
 
 def _deletions(conn: Connection, sync_id: str, entity: EntityType, scope: StagingScope) -> list[tuple[str, str]]:

@@ -34,6 +34,7 @@ STALE_AFTER = timedelta(days=2)
 FLUSH_ROWS = 1000
 ENTITY_COLUMNS = (
     "sync_id", "entity_type", "key", "code", "content_hash", "raw_hash", "updated", "fetched_at", "fields", "values",
+    "action",
 )  # fmt: skip
 
 
@@ -117,13 +118,16 @@ class Stager:
         sync, kind = self.sync_id, self.entity_type
         rows = []
         values = 0
+        # While the store holds none of this type (a first sync), every item is presumably new: staged as a
+        # `create`, which the diff checks again instead of marking 50,000 wide rows itself.
+        presumed = "create" if self._store_empty else None
         for item in items:
             fields, encoded_values, content_hash = item.encoded()
             rows.append((sync, kind, item.key, item.code, content_hash, item.raw_hash, item.updated, fetched_at,
-                         fields, encoded_values))  # fmt: skip
+                         fields, encoded_values, presumed))  # fmt: skip
             values += len(item.values)
         rows += [
-            (sync, kind, u.key, u.code, u.content_hash, u.raw_hash, u.updated, fetched_at, None, None)
+            (sync, kind, u.key, u.code, u.content_hash, u.raw_hash, u.updated, fetched_at, None, None, None)
             for u in unchanged
         ]
         with self._lock:
