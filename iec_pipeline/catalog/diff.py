@@ -12,7 +12,7 @@ Set-based, in four phases:
    product model are candidates too: they inherit its values.
 2. record `previous` payloads of every candidate, before anything is written (a variant's
    previous state includes what it inherited from the old parent);
-3. write the store: delete replaced rows, insert staged rows, copy staged values (INSERT..SELECT);
+3. write the store in SQL: delete replaced rows, then INSERT..SELECT the staged rows and their values;
 4. build current payloads and `changed_fields` (pandas merge of the two exploded payloads); a
    candidate whose payload did not change (e.g. a re-save) makes no mutation.
 
@@ -32,7 +32,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, union_all, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from iec_pipeline.catalog import changes, payloads, staging
@@ -218,25 +233,50 @@ def _record_previous(
 
 
 def _entity_columns(entity: EntityType) -> tuple[str, ...]:
-    """The store columns `_entity_rows` fills."""
+    """The store columns `_insert_staged` fills."""
     has_updated = "updated" in entity.table.c
     return ("uuid", "content_hash", "raw_hash", "fetched_at", *(("updated",) if has_updated else ()), *entity.fields)
 
 
-def _entity_rows(entity: EntityType, part) -> list[tuple]:
-    """The store rows of staged entities (rows of `_staged_rows`), JSON as canonical text."""
-    table = entity.table
-    has_updated = "updated" in table.c
-    as_json = [isinstance(table.c[name].type, CanonicalJSON) for name in entity.fields]
-    rows = []
-    for r in part:
-        fields = r.fields
-        store = [r.key, r.content_hash, r.raw_hash, r.fetched_at, *((r.updated,) if has_updated else ())]
-        for name, is_json in zip(entity.fields, as_json, strict=True):
-            value = fields.get(name)
-            store.append(canonical_json(value) if is_json and value is not None else value)
-        rows.append(tuple(store))
-    return rows
+def _field(dialect: str, column, name: str) -> str:
+    """SQL reading one staged field (from the entity's canonical `fields` JSON) as its store column holds it."""
+    if dialect == "postgresql":
+        if isinstance(column.type, CanonicalJSON):  # the json type keeps the staged (canonical) text
+            return f"NULLIF((f.doc -> '{name}')::text, 'null')"
+        cast = {Boolean: "::boolean", Integer: "::numeric::integer"}.get(type(column.type), "")
+        return f"(f.doc ->> '{name}'){cast}"
+    path = f"'$.\"{name}\"'"
+    if not isinstance(column.type, CanonicalJSON):
+        return f'json_extract(se."fields", {path})'  # strings as text, booleans as 1/0, numbers as numbers
+    # JSON text of the value as staged (canonical); SQLite's json_extract unquotes scalars, so they are re-quoted.
+    value = f'json_extract(se."fields", {path})'
+    return (
+        f"CASE json_type(se.\"fields\", {path}) WHEN 'object' THEN {value} WHEN 'array' THEN {value} "
+        f"WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        f"WHEN 'text' THEN json_quote({value}) WHEN 'integer' THEN json_quote({value}) "
+        f"WHEN 'real' THEN json_quote({value}) END"
+    )
+
+
+def _insert_staged(conn: Connection, sync_id: str, entity: EntityType, action: str, first: int, last: int) -> None:
+    """Writes staged entities (ids `first`..`last` of one action) to their store table in one INSERT..SELECT:
+    no Python per row, so the diff can run it on a helper thread while it builds payloads."""
+    dialect = conn.dialect.name
+    columns = _entity_columns(entity)
+    staged = ["se.key", "se.content_hash", "se.raw_hash", "se.fetched_at", *(["se.updated"] * ("updated" in columns))]
+    fields = [_field(dialect, entity.table.c[name], name) for name in entity.fields]
+    source = "staging_entities AS se"
+    if dialect == "postgresql":  # the fields document parsed once per row
+        source += ' CROSS JOIN LATERAL (SELECT se."fields"::json AS doc) AS f'
+    conn.execute(
+        text(
+            f"INSERT INTO {entity.table.name} ({', '.join(f'"{c}"' for c in columns)}) "
+            f"SELECT {', '.join([*staged, *fields])} FROM {source} "
+            "WHERE se.sync_id = :sync_id AND se.entity_type = :entity_type AND se.action = :action "
+            "AND se.id BETWEEN :first AND :last"
+        ),
+        {"sync_id": sync_id, "entity_type": entity.name, "action": action, "first": first, "last": last},
+    )
 
 
 def _staged_rows(sync_id: str, entity: EntityType, action: str, *extra):
@@ -254,11 +294,11 @@ def _chunks_of(conn: Connection, query, size: int):
         yield part
 
 
-def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action: str, part) -> None:
-    """Writes a chunk of staged entities (ids in order) and their values to the store."""
-    bulk_insert(conn, entity.table.name, _entity_columns(entity), _entity_rows(entity, part))
+def _insert_entities(conn: Connection, sync_id: str, entity: EntityType, action: str, first: int, last: int) -> None:
+    """Writes staged entities (ids `first`..`last` of one action) and their values to the store, in SQL."""
+    _insert_staged(conn, sync_id, entity, action, first, last)
     if entity.has_values:
-        _copy_values(conn, sync_id, entity, action, part[0].id, part[-1].id)
+        _copy_values(conn, sync_id, entity, action, first, last)
 
 
 def _copy_values(conn: Connection, sync_id: str, entity: EntityType, action: str, first: int, last: int) -> None:
@@ -302,7 +342,7 @@ def _write_store(conn: Connection, sync_id: str, entity: EntityType, with_create
     conn.execute(delete(TS).where(TS.c.entity_type == entity.name, TS.c.uuid.in_(created)))
     for action in ("update", "create") if with_creates else ("update",):
         for part in _chunks_of(conn, _staged_rows(sync_id, entity, action), 2000):
-            _insert_entities(conn, sync_id, entity, action, part)
+            _insert_entities(conn, sync_id, entity, action, part[0].id, part[-1].id)
     # An unchanged entity fetched in full (its raw form changed, e.g. an option label in linked_data):
     # remember the new raw hash, so next time it is recognised without normalizing.
     _refresh_unchanged(
@@ -419,20 +459,17 @@ def _emit(
                 (key, fields_, values, updated) for _id, key, _h, _r, _f, updated, fields_, values, _c in part
             ]
             staged = payloads.StagedPayloads(conn, entity.name, staged_part, categories)  # reads what they refer to
-            # The values are copied by one long statement on a helper thread (SQLite runs it without the
-            # GIL) while this thread makes the chunk's rows and payloads in Python; `conn` is left alone
-            # until the copy is done.
-            copying = None
-            if stream_creates and entity.has_values:
-                copying = background.submit(_copy_values, conn, sync_id, entity, "create", part[0].id, part[-1].id)
-            store_rows = _entity_rows(entity, part) if stream_creates else []
+            # The chunk is written to the store by plain SQL statements on a helper thread (the database
+            # runs them without the GIL) while this thread makes its payloads in Python; `conn` is left
+            # alone until they are done.
+            writing = None
+            if stream_creates:
+                writing = background.submit(_insert_entities, conn, sync_id, entity, "create", part[0].id, part[-1].id)
             created = dict.fromkeys(codes)  # the mutations (JSON as canonical text), in staged order
             for key, (payload, fields) in _with_fields(entity, staged.own()).items():
                 created[key] = created_row(key, codes[key], payload, fields)
-            if copying is not None:
-                copying.result()
-            if store_rows:
-                bulk_insert(conn, entity.table.name, _entity_columns(entity), store_rows)
+            if writing is not None:
+                writing.result()
             for key, (payload, fields) in _with_fields(entity, staged.inheriting(conn)).items():
                 created[key] = created_row(key, codes[key], payload, fields)
             bulk_insert(conn, "mutations", MUTATION_COLUMNS, [row for row in created.values() if row is not None])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import String, select, text, type_coerce
 
-from iec_pipeline.catalog.entities import ENTITY_TYPES
+from iec_pipeline.catalog.entities import ENTITY_TYPES, get
 from iec_pipeline.store.db import get_engine
-from iec_pipeline.store.models import Mutation, ProductAttributeValue
+from iec_pipeline.store.models import CanonicalJSON, Mutation, ProductAttributeValue
 
 VOLATILE = {"fetched_at"}
 
@@ -67,3 +67,12 @@ def last_mutation_id(url: str) -> int:
 
 def as_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def column_texts(url: str, entity_type: str) -> dict[str, list[str | None]]:
+    """The stored text of every JSON column of an entity type's table, as the database holds it."""
+    table = get(entity_type).table
+    columns = [c for c in table.c if isinstance(c.type, CanonicalJSON)]
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(select(*[type_coerce(c, String) for c in columns])).all()
+    return {c.name: [row[i] for row in rows] for i, c in enumerate(columns)}
