@@ -263,7 +263,7 @@ def _insert_staged(conn: Connection, sync_id: str, entity: EntityType, action: s
     no Python per row, so the diff can run it on a helper thread while it builds payloads."""
     dialect = conn.dialect.name
     columns = _entity_columns(entity)
-    staged = ["se.key", "se.content_hash", "se.raw_hash", "se.fetched_at", *(["se.updated"] * ("updated" in columns))]
+    staged = ["se.key" if c == "uuid" else f"se.{c}" for c in columns[: -len(entity.fields)]]  # same names there
     fields = [_field(dialect, entity.table.c[name], name) for name in entity.fields]
     source = "staging_entities AS se"
     if dialect == "postgresql":  # the fields document parsed once per row

@@ -272,7 +272,7 @@ def clear(conn, sync_id: str) -> None:
     """Removes everything one sync staged (called inside the diff's transaction, which holds the write lock).
 
     On SQLite, a table holding this sync's rows only is emptied whole (its pages freed at once, no index
-    maintenance per row): 0.15-0.3 s less for a 50,000-product sync."""
+    maintenance per row): 0.15 s to 0.10 s for a 50,000-product sync."""
     for table in (StagingEntity, StagingScope, StagingChange):
         statement = delete(table)  # without WHERE: SQLite's truncate optimization
         if conn.dialect.name != "sqlite" or conn.execute(
