@@ -92,13 +92,12 @@ class OffloadingStager:
         return False
 
     def finish(self) -> None:
-        """Takes the worker's counters back (every page is written), or stops an unused worker."""
+        """Takes the worker's counters back once it has written every page."""
         if self.handed_over:
             self.page_stager.stager.adopt(self.worker.finish())
-        elif self.worker is not None:
-            self.worker.stop()
 
     def stop(self) -> None:
+        """Ends the worker, used or not (after `finish`, or on failure)."""
         if self.worker is not None:
             self.worker.stop()
 
