@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.iec/dagster_home
 
-.PHONY: setup demo test ui bench lint postgres clean
+.PHONY: setup demo test test-fast ui bench lint postgres clean
 
 setup: $(STAMP)
 
@@ -23,11 +23,16 @@ postgres: setup
 	@scripts/ensure-postgres
 
 demo: setup postgres
-	@$(VENV)/bin/python -m iec_pipeline.demo
+	@$(VENV)/bin/python -m devtools.demo
 
 test: setup postgres
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# The fast layer: pure functions, the definitions, SQLite stores and the in-memory driver; no peer needed.
+test-fast: setup
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/pytest -q -m fast $(PYTEST_ARGS)
 
 ui: setup
 	@$(VENV)/bin/iec db upgrade

@@ -9,10 +9,10 @@ import sys
 import time
 
 BENCHMARKS = {
-    "ingest": "bench.ingest",  # issue 3: full sync vs raw listing, re-sync, peak RSS
-    "deliver": "bench.deliver",  # issue 5: webhook delivery vs plain httpx loop, immediate latency
-    "magento": "bench.magento",  # issue 7: sequential vs max_concurrency 8 vs bulk
-    "webhook": "bench.webhook",  # issue 6: receiver under load, then Akeneo save -> Magento latency
+    "ingest": "bench.ingest",  # full sync vs raw listing, re-sync, peak RSS
+    "deliver": "bench.deliver",  # webhook delivery vs plain httpx loop, immediate latency
+    "magento": "bench.magento",  # sequential vs max_concurrency 8 vs bulk
+    "webhook": "bench.webhook",  # receiver under load, then Akeneo save -> Magento latency
 }
 
 

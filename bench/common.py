@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from iec_pipeline import akeneo_mock
-from iec_pipeline.sample_catalog import AkeneoSeeder, generated_products
+from devtools import akeneo_mock
+from devtools.sample_catalog import AkeneoSeeder, generated_products
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"

@@ -1,4 +1,4 @@
-"""Delivery benchmark (issue 5): 20,000 mutations through the `webhook` driver to a local receiver.
+"""Delivery benchmark: 20,000 mutations through the `webhook` driver to a local receiver.
 
 Prints the delivery wall time next to a plain httpx loop sending the same 20,000 requests to the
 same receiver (the limit), and their ratio (target <= 1.5x), twice: one request at a time (driver
@@ -26,9 +26,9 @@ import yaml
 from sqlalchemy import text
 
 from bench.common import CREDENTIALS, DATA, iec, run_timed, seeded_mock
+from devtools.ports import free_port
+from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 from drivers.webhook import idempotency_key, signature
-from iec_pipeline.akeneo_mock import free_port
-from iec_pipeline.sample_catalog import AkeneoSeeder, product_uuid, v
 from iec_pipeline.store.db import get_engine
 
 SECRET = "bench-webhook-secret"

@@ -1,4 +1,4 @@
-"""Ingestion benchmark (issue 3): `iec sync --full` against the raw listing speed of the server.
+"""Ingestion benchmark: `iec sync --full` against the raw listing speed of the server.
 
 Prints, in one run: the raw listing time of all products (plain httpx, `search_after`: the limit
 the server sets), the first full sync and its ratio to that, an unchanged re-sync and its ratio,

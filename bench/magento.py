@@ -27,14 +27,14 @@ from urllib.parse import quote
 
 import httpx
 
+from devtools.ports import free_port
+from devtools.sample_catalog import ATTRIBUTES, CATEGORIES, FAMILIES, OPTIONS
 from drivers.context import InMemoryMappings, IntegrationContext
 from drivers.magento2 import Magento2Driver
 from drivers.magento2.mapping import GLOBAL, product_body, product_scopes
 from drivers.magento2.products import sku_of
 from drivers.magento2.refs import MappingRefs
 from drivers.models import DeliveryResult, MutationData, entity_uuid
-from iec_pipeline.akeneo_mock import free_port
-from iec_pipeline.sample_catalog import ATTRIBUTES, CATEGORIES, FAMILIES, OPTIONS
 
 TOKEN = "bench-magento-token"
 STORE_VIEWS = {"en_US": "default", "fr_FR": "fr", "de_DE": "de"}
@@ -134,7 +134,7 @@ def products(count: int, first_id: int = 1000) -> list[MutationData]:
 def sandbox() -> Iterator[str]:
     """The sandbox in its own process (its CPU work must not compete with the client's threads)."""
     port = free_port()
-    command = [sys.executable, "-m", "sandbox.magento", "--port", str(port), "--token", TOKEN,
+    command = [sys.executable, "-m", "devtools.magento_sandbox", "--port", str(port), "--token", TOKEN,
                "--write-delay-ms", str(WRITE_DELAY_MS)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"

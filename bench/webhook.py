@@ -1,4 +1,4 @@
-"""Webhook benchmark (issue 6), in two parts, each in its own module:
+"""Webhook benchmark, in two parts, each in its own module:
 
 1. `bench.webhook_receiver`: the receiver under load, 2,000 signed events as fast as accepted
    (events/s, p99 answer time, recorded == sent; targets >= 500/s, p99 <= 200 ms);

@@ -1,4 +1,4 @@
-"""Akeneo save -> Magento latency (issue 6), with the receiver and the Dagster daemon running.
+"""Akeneo save -> Magento latency, with the receiver and the Dagster daemon running.
 
 20 price changes saved in akeneo-mock-server, one after another; each is timed from the moment its
 save returns until Magento (the sandbox, read through its REST API every 50 ms) shows the new price:
@@ -13,8 +13,8 @@ import statistics
 import time
 
 from bench.common import DATA
-from iec_pipeline import playground
-from iec_pipeline.sample_catalog import AkeneoSeeder, product_uuid, v
+from devtools import playground
+from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 
 SAMPLES = 20
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -26,18 +25,14 @@ from typing import Any
 import httpx
 import orjson
 
+from devtools.ports import free_port
+
 EVENTS = 2_000
 CONNECTIONS = 8
 SECRET = "bench-webhook-secret"
 PATH = "/webhooks/akeneo"
 TARGET_EVENTS_PER_SECOND = 500
 TARGET_P99_MS = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _signed_events(count: int) -> list[tuple[bytes, dict[str, str]]]:
@@ -121,7 +116,7 @@ def _send_all(base_url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tu
 def main(events: int = EVENTS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="iec-webhook-bench-") as directory:
         database = Path(directory) / "iec.db"
-        port = _free_port()
+        port = free_port()
         requests = _signed_events(events)
         process = _start_receiver(database, port, Path(directory) / "receiver.log")
         try:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iec_pipeline.common.entity_types import NAMES as ENTITY_TYPES
+from iec_pipeline.common.entity_types import entity_uuid
+
+__all__ = ["ENTITY_TYPES", "DeliveryResult", "MappingData", "MutationData", "Operation", "entity_uuid"]
+
 Operation = Literal["created", "updated", "deleted"]
-ENTITY_TYPES = ("attribute", "attribute_option", "family", "family_variant", "category", "product_model", "product")
-_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4f0e-9a55-1ec0a7e1c0de")
-
-
-def entity_uuid(entity_type: str, code: str) -> str:
-    """IEC's uuid of an entity Akeneo identifies by code (products bring their own uuid).
-
-    Lets a driver find the mapping of a referenced entity (a product's category, an option).
-    """
-    return str(uuid.uuid5(_NAMESPACE, f"{entity_type}:{code}"))
 
 
 class MutationData(BaseModel):

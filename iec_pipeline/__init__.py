@@ -1,0 +1,1 @@
+"""IEC on Dagster: Akeneo PIM -> local store -> mutations -> integrations. See README "Where things are"."""

@@ -14,12 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from iec_pipeline import akeneo_mock
-from iec_pipeline.sample_catalog import AkeneoSeeder
-from iec_pipeline.settings import PROJECT_ROOT
+from devtools import akeneo_mock
+from devtools.sample_catalog import AkeneoSeeder
+from iec_pipeline.common.settings import PROJECT_ROOT
 from iec_pipeline.store import db
 from tests.support.akeneo_proxy import AkeneoProxy
-from tests.support.receiver import WebhookReceiver
+from tests.support.webhook_target import WebhookTarget
 
 CLIENT_ID = "iec-test-client"
 CANARY_SECRET = "canary-secret-7f3a9c1e"
@@ -27,6 +27,21 @@ USERNAME = "iec-test-user"
 CANARY_PASSWORD = "canary-password-51be2d"
 CANARIES = (CANARY_SECRET, CANARY_PASSWORD)
 PG_SERVER = akeneo_mock.DEFAULT_PG
+# Fixtures that start or reach a real peer: a test marked `fast` may use none of them.
+PEER_FIXTURES = frozenset(
+    {"mock_akeneo", "akeneo_proxy", "akeneo", "pg_database", "iec_env", "instance", "webhook_target"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keeps the `fast` marker honest: `make test-fast` must run without PostgreSQL or the mock."""
+    wrong = [
+        f"{item.nodeid} uses {', '.join(sorted(PEER_FIXTURES & set(item.fixturenames)))}"
+        for item in items
+        if item.get_closest_marker("fast") and PEER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    if wrong:
+        raise pytest.UsageError("tests marked fast use real peers:\n  " + "\n  ".join(wrong))
 
 
 @pytest.fixture(scope="session")
@@ -118,6 +133,7 @@ def iec_environment(work: Path, akeneo_url: str, store_url: str) -> tuple[Path, 
         "IEC_DATABASE_URL": store_url,
         "DAGSTER_HOME": str(home),
         "IEC_INTEGRATIONS": str(work / "integrations.yaml"),
+        "IEC_DEPLOYMENT": "test",
     }
 
 
@@ -130,13 +146,13 @@ def iec_env(tmp_path, monkeypatch, akeneo, store_url) -> Iterator[IecEnv]:
 
 
 @pytest.fixture
-def receiver(monkeypatch) -> Iterator[WebhookReceiver]:
+def webhook_target(monkeypatch) -> Iterator[WebhookTarget]:
     """A local webhook target (signature checked, each Idempotency-Key applied once); its secret
     is in $HOOK_SECRET for integrations that write `secret: {env: HOOK_SECRET}`."""
     from tests.support.delivery import WEBHOOK_SECRET
 
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
-    target = WebhookReceiver(WEBHOOK_SECRET)
+    target = WebhookTarget(WEBHOOK_SECRET)
     yield target
     target.stop()
 

@@ -26,7 +26,7 @@ from drivers.magento2.bulk import send_planned
 from drivers.magento2.client import MagentoClient, MagentoError
 from drivers.magento2.common import Env, failure
 from drivers.magento2.config import Magento2Config
-from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP, Settings, Unresolved
+from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP, MappingSettings, Unresolved
 from drivers.magento2.refs import MappingRefs
 from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
 
@@ -133,9 +133,9 @@ class Magento2Driver(Magento2Config):
             category_root_id=self.category_root_id,
         )
 
-    def mapping_settings(self, weight_unit: str = "kgs") -> Settings:
+    def mapping_settings(self, weight_unit: str = "kgs") -> MappingSettings:
         """The configuration as the pure mapping functions take it (`mapping.product_scopes` & co)."""
-        return Settings(
+        return MappingSettings(
             channel=self.channel,
             currency=self.currency,
             default_locale=self.default_locale,

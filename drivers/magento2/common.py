@@ -7,7 +7,7 @@ from typing import Any
 
 from drivers.context import IntegrationContext
 from drivers.magento2.client import MagentoClient, MagentoError
-from drivers.magento2.mapping import Settings, Unresolved
+from drivers.magento2.mapping import MappingSettings, Unresolved
 from drivers.magento2.refs import MappingRefs
 from drivers.models import DeliveryResult, MutationData
 
@@ -15,7 +15,7 @@ from drivers.models import DeliveryResult, MutationData
 @dataclass
 class Env:
     client: MagentoClient
-    settings: Settings
+    settings: MappingSettings
     store_ids: dict[str, int]  # Magento store view code -> store id
     refs: MappingRefs
     context: IntegrationContext

@@ -82,7 +82,7 @@ URL_KEY_NAME_MAX = 120
 
 
 @dataclass(frozen=True)
-class Settings:
+class MappingSettings:
     """The part of the driver configuration the mapping needs, plus what Magento told us."""
 
     channel: str
@@ -125,7 +125,7 @@ class AttributeInfo:
         )
 
     @classmethod
-    def builtin(cls, code: str, settings: Settings) -> AttributeInfo | None:
+    def builtin(cls, code: str, settings: MappingSettings) -> AttributeInfo | None:
         """Attributes mapped onto Magento's own (sku, name, description, price, weight) need no mapping."""
         magento_code = settings.magento_code(code)
         if magento_code in _BUILTIN_TYPES and code in settings.attribute_map:
@@ -220,7 +220,9 @@ def price_in(prices: Any, currency: str) -> Decimal | None:
     return None
 
 
-def format_value(info: AttributeInfo, item: Mapping[str, Any], settings: Settings, refs: Refs, missing: list[str]):
+def format_value(
+    info: AttributeInfo, item: Mapping[str, Any], settings: MappingSettings, refs: Refs, missing: list[str]
+):
     """One Akeneo value as Magento wants it (None = no value in Magento).
 
     select -> option id, multiselect -> comma-joined ids, boolean -> "1"/"0", date -> YYYY-MM-DD,
@@ -266,7 +268,7 @@ def format_value(info: AttributeInfo, item: Mapping[str, Any], settings: Setting
 # ------------------------------------------------------------------------------- products
 
 
-def _scope_of(locale: str | None, settings: Settings) -> str | None:
+def _scope_of(locale: str | None, settings: MappingSettings) -> str | None:
     """Where a value with this locale goes: "all", a store view code, or nowhere (None)."""
     if locale is None or locale == settings.default_locale:
         return GLOBAL
@@ -274,18 +276,20 @@ def _scope_of(locale: str | None, settings: Settings) -> str | None:
     return store if store is not None and store in settings.store_locales else None
 
 
-def _wanted_channel(item: Mapping[str, Any], settings: Settings) -> bool:
+def _wanted_channel(item: Mapping[str, Any], settings: MappingSettings) -> bool:
     return item.get("channel") in (None, settings.channel)
 
 
-def _resolve(code: str, settings: Settings, refs: Refs, missing: list[str]) -> AttributeInfo | None:
+def _resolve(code: str, settings: MappingSettings, refs: Refs, missing: list[str]) -> AttributeInfo | None:
     info = refs.attribute(code) or AttributeInfo.builtin(code, settings)
     if info is None:
         missing.append(f"attribute {code}")
     return info
 
 
-def product_scopes(payload: Mapping[str, Any], kind: str, settings: Settings, refs: Refs) -> dict[str, dict[str, Any]]:
+def product_scopes(
+    payload: Mapping[str, Any], kind: str, settings: MappingSettings, refs: Refs
+) -> dict[str, dict[str, Any]]:
     """The fields a product has in each Magento scope. `kind`: "simple", "variant" or "configurable".
 
     Raises `Unresolved` when an attribute, option, category or attribute set is not in Magento yet.
@@ -351,7 +355,7 @@ def emptied_fields(
     payload: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
     changed_fields: Iterable[str],
-    settings: Settings,
+    settings: MappingSettings,
     refs: Refs,
 ) -> dict[str, set[str]]:
     """Fields to clear per scope: attributes in `changed_fields` that had a value in `previous`
@@ -454,7 +458,7 @@ def labels_for_stores(labels: Mapping[str, str] | None, store_ids: Mapping[str, 
 
 
 def attribute_body(
-    payload: Mapping[str, Any], magento_code: str, settings: Settings, store_ids: Mapping[str, int]
+    payload: Mapping[str, Any], magento_code: str, settings: MappingSettings, store_ids: Mapping[str, int]
 ) -> dict[str, Any]:
     """`{"attribute": ...}` for POST/PUT /V1/products/attributes: input from the Akeneo type,
     `store` scope when localizable or scopable (global otherwise), labels per store view."""
@@ -488,7 +492,7 @@ def option_body(payload: Mapping[str, Any], store_ids: Mapping[str, int]) -> dic
     }
 
 
-def category_names(payload: Mapping[str, Any], settings: Settings) -> dict[str, str]:
+def category_names(payload: Mapping[str, Any], settings: MappingSettings) -> dict[str, str]:
     """Category name per scope: the global one, then each store view's localized label."""
     labels = payload.get("labels") or {}
     names = {GLOBAL: labels.get(settings.default_locale) or str(payload.get("code"))}

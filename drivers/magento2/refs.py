@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drivers.context import EntityMappingService
-from drivers.magento2.mapping import SELECT_TYPES, AttributeInfo, Settings
+from drivers.magento2.mapping import SELECT_TYPES, AttributeInfo, MappingSettings
 from drivers.models import MappingData, MutationData, entity_uuid
 
 _CHUNK = 500
@@ -21,7 +21,7 @@ _CHUNK = 500
 class MappingRefs:
     """The `mapping.Refs` protocol over an `EntityMappingService`, cached for one batch."""
 
-    def __init__(self, mappings: EntityMappingService, settings: Settings) -> None:
+    def __init__(self, mappings: EntityMappingService, settings: MappingSettings) -> None:
         self.mappings = mappings
         self.settings = settings
         self._cache: dict[tuple[str, str], MappingData | None] = {}

@@ -1,8 +1,6 @@
-"""Ingestion and diff assets."""
+"""Every asset of the code location, gathered from the stages that define them (`ingest`, `diff`)."""
 
-import warnings
+from iec_pipeline.diff.assets import catalog_diff
+from iec_pipeline.ingest.assets import fetch_assets
 
-import dagster as dg
-
-# Dagster's own beta notices (single-run backfill policy, sensor owners): accepted, not news to operators.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
+assets = [*fetch_assets, catalog_diff]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, delete, select
 
 from drivers.models import MappingData
-from iec_pipeline.catalog.staging import utcnow
+from iec_pipeline.common.clock import utcnow
 from iec_pipeline.store.models import EntityMapping
 from iec_pipeline.store.upsert import upsert
 

@@ -46,8 +46,8 @@ def get_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
             cursor = dbapi_connection.cursor()
-            # Only takes on a new database. Mutation rows are ~2 KB: a 4 KB page held one, half empty
-            # (a 50,000-product first sync wrote 433 MB instead of 312 MB, 0.8 s more of its diff).
+            # Only takes on a new database. Mutation rows are large: SQLite's default page held one, half
+            # empty (a first sync wrote much more, and its diff took longer).
             cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # a committed job or mutation survives a power cut
@@ -91,14 +91,19 @@ def relaxed(engine: Engine) -> Engine:
     return engine.execution_options(iec_relaxed=True)
 
 
+@functools.cache
+def ready_engine(url: str) -> Engine:
+    """The engine of a store whose schema is at the newest migration (upgraded once per process)."""
+    upgrade(url)
+    return get_engine(url)
+
+
 def dispose_all() -> None:
     """Closes every engine this process opened (tests switch databases between cases)."""
-    from iec_pipeline.resources.store import _ready_engine
-
     for engine in _engines():
         engine.dispose()
     get_engine.cache_clear()
-    _ready_engine.cache_clear()
+    ready_engine.cache_clear()
 
 
 def _engines() -> list[Engine]:

@@ -24,11 +24,14 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from iec_pipeline.common.entity_types import EntityType
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -162,7 +165,7 @@ class ProductAttributeValue(Base):
 
     That natural key is the primary key (a clustered, rowid-less table on SQLite): the value rows
     of an entity sit together, and no second index duplicates them (one on attribute_code made
-    a 50,000-product first sync write 53 MB more, 1.9 s of its diff, for one asset check).
+    a first sync write much more and its diff slower, for one asset check).
     """
 
     __tablename__ = "product_attribute_values"
@@ -245,7 +248,7 @@ class StagingEntity(Base):
     # EAV values as canonical JSON text: [[attribute, channel, locale, value as canonical JSON, unit], ...]
     values: Mapped[str | None] = mapped_column(Text)
     # create | update, set by the diff; staged as `create` while the store held none of the type (the diff
-    # checks it again: rewriting every wide row of a first sync cost ~0.2 s and 70 MB of WAL).
+    # checks it again: rewriting every wide row of a first sync cost time and WAL).
     action: Mapped[str | None] = mapped_column(String(10))
 
 
@@ -396,3 +399,8 @@ class WebhookDrop(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")  # new | processed | ignored
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+def entity_table(entity: EntityType) -> Table:
+    """The store table of one entity type."""
+    return Base.metadata.tables[entity.table_name]

@@ -44,7 +44,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from iec_pipeline.settings import Settings
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.store import db
 from iec_pipeline.webhooks.events import EVENT_PLATFORM, EVENTS_API, Drop, InvalidEvent, Scheme, parse
 from iec_pipeline.webhooks.writer import DropWriter

@@ -35,7 +35,7 @@ def subscribe(
 
     Raises `AkeneoError` (naming the endpoint and Akeneo's message) when Akeneo refuses.
     """
-    from iec_pipeline.resources.akeneo import AkeneoClient
+    from iec_pipeline.ingest.akeneo import AkeneoClient
 
     if not target_url:
         raise ValueError("target_url is required: the public URL of POST /webhooks/akeneo")
@@ -72,7 +72,7 @@ def subscribe(
 
 def _upsert(client: Any, collection: str, item_id: str, body: dict[str, Any]) -> str:
     """POST to the collection; on 409 PATCH the item. Returns "created" or "updated"."""
-    from iec_pipeline.resources.akeneo import AkeneoError
+    from iec_pipeline.ingest.akeneo import AkeneoError
 
     state, method, path, payload = "created", "POST", collection, body
     try:

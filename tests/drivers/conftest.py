@@ -15,10 +15,10 @@ import dagster as dg
 import psycopg
 import pytest
 
+from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 from drivers.models import MutationData
-from iec_pipeline.sample_catalog import AkeneoSeeder, product_uuid, v
+from iec_pipeline.launch import run_sync
 from iec_pipeline.store import db
-from iec_pipeline.sync_runs import run_sync
 from tests.conftest import iec_environment
 from tests.support import store
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from devtools.magento_sandbox.testing import SandboxHandle
 from drivers.context import InMemoryMappings, IntegrationContext
 from drivers.magento2 import Magento2Driver
 from drivers.models import DeliveryResult, MutationData
-from sandbox.magento.testing import SandboxHandle
 
 STORE_VIEWS = {"en_US": "default", "fr_FR": "fr", "de_DE": "de"}
 

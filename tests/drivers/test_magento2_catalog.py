@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.magento_sandbox.testing import SandboxHandle, running_sandbox
 from drivers.magento2.client import MagentoClient
 from drivers.models import DeliveryResult, MutationData, entity_uuid
-from sandbox.magento.testing import SandboxHandle, running_sandbox
 from tests.drivers.conftest import SyncedCatalog
 from tests.drivers.magento_support import (
     STORE_VIEWS,

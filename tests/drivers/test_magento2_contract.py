@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
+from devtools.magento_sandbox.testing import SandboxHandle, running_sandbox
 from drivers import registry
 from drivers.magento2 import Magento2Driver
 from drivers.models import DeliveryResult, MutationData, entity_uuid
 from drivers.testing import DriverContractSuite
-from sandbox.magento.testing import SandboxHandle, running_sandbox
 from tests.drivers.magento_support import deliver, make_driver, new_context
 
 TOKEN = "magento-canary-token-5d1e"

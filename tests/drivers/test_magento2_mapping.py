@@ -9,7 +9,7 @@ import pytest
 from drivers.magento2.mapping import (
     GLOBAL,
     AttributeInfo,
-    Settings,
+    MappingSettings,
     Unresolved,
     attribute_body,
     category_create_body,
@@ -25,7 +25,9 @@ from drivers.magento2.mapping import (
     weight_for_magento,
 )
 
-SETTINGS = Settings(
+pytestmark = pytest.mark.fast
+
+SETTINGS = MappingSettings(
     channel="ecommerce",
     currency="EUR",
     default_locale="en_US",
@@ -134,6 +136,7 @@ def test_weights_are_converted_to_magentos_unit() -> None:
         ("ean", "4006381333931", None, "4006381333931"),
     ],
 )
+
 def test_value_formats(code: str, value: Any, unit: str | None, expected: Any) -> None:
     refs = FakeRefs()
     missing: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from iec_pipeline.delivery_runs import deliver_due
+from iec_pipeline.launch import deliver_due
 from iec_pipeline.store.db import get_engine
 
 WEBHOOK_SECRET = "canary-webhook-secret-93ad1f"
@@ -36,7 +36,7 @@ def webhook(name: str, url: str, **extra) -> dict:
 
 
 def jobs(iec_env, **filters) -> list[dict]:
-    from iec_pipeline.store.queries import list_jobs
+    from iec_pipeline.store.views import list_jobs
 
     return list_jobs(iec_env.store_url, **filters)
 

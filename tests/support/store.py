@@ -7,11 +7,18 @@ from typing import Any
 
 from sqlalchemy import String, select, text, type_coerce
 
-from iec_pipeline.catalog.entities import ENTITY_TYPES, get
+from iec_pipeline.common.entity_types import ENTITY_TYPES, get
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.store.db import get_engine
-from iec_pipeline.store.models import CanonicalJSON, Mutation, ProductAttributeValue
+from iec_pipeline.store.models import CanonicalJSON, Mutation, ProductAttributeValue, entity_table
+from iec_pipeline.store.resource import StoreResource
 
 VOLATILE = {"fetched_at"}
+
+
+def resource() -> StoreResource:
+    """The store resource of the store this test's environment names (`IEC_DATABASE_URL`)."""
+    return StoreResource(database_url=Settings.from_env().database_url)
 
 
 def dump(url: str) -> dict[str, list[dict[str, Any]]]:
@@ -21,7 +28,7 @@ def dump(url: str) -> dict[str, list[dict[str, Any]]]:
         for entity in ENTITY_TYPES:
             rows = [
                 {k: v for k, v in row.items() if k not in VOLATILE}
-                for row in conn.execute(select(entity.table)).mappings()
+                for row in conn.execute(select(entity_table(entity))).mappings()
             ]
             out[entity.name] = sorted(rows, key=lambda r: r["uuid"])
         values = conn.execute(
@@ -50,7 +57,8 @@ def values_of(url: str, entity_uuid: str) -> dict[tuple[str, str, str], tuple[An
 def row(url: str, entity_type: str, code: str) -> dict[str, Any] | None:
     entity = next(e for e in ENTITY_TYPES if e.name == entity_type)
     with get_engine(url).connect() as conn:
-        found = conn.execute(select(entity.table).where(entity.table.c[entity.code_column] == code)).mappings().first()
+        table = entity_table(entity)
+        found = conn.execute(select(table).where(table.c[entity.code_column] == code)).mappings().first()
     return dict(found) if found else None
 
 
@@ -71,7 +79,7 @@ def as_json(value: Any) -> str:
 
 def column_texts(url: str, entity_type: str) -> dict[str, list[str | None]]:
     """The stored text of every JSON column of an entity type's table, as the database holds it."""
-    table = get(entity_type).table
+    table = entity_table(get(entity_type))
     columns = [c for c in table.c if isinstance(c.type, CanonicalJSON)]
     with get_engine(url).connect() as conn:
         rows = conn.execute(select(*[type_coerce(c, String) for c in columns])).all()

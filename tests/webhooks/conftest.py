@@ -111,12 +111,6 @@ def drop_rows(url: str) -> list[WebhookDrop]:
 # --- running receivers --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Receiver:
     url: str  # base URL

@@ -12,6 +12,8 @@ import pytest
 from iec_pipeline.webhooks.events import EVENT_PLATFORM, EVENTS_API, InvalidEvent, parse
 from tests.webhooks.conftest import PRODUCT_UPDATED, cloudevent, dumps, legacy_event
 
+pytestmark = pytest.mark.fast
+
 SAMPLES = json.loads((Path(akeneo_mock_server.__file__).parent / "event_samples.json").read_text())
 UUID = "6a9f8486-2c36-4680-b87f-6f5f8f01b6cf"
 
@@ -138,6 +140,7 @@ def test_event_platform_refuses_what_is_not_a_cloudevent(body):
         {"events": [legacy_event(), legacy_event() | {"data": None}]},  # one bad event refuses the batch
     ],
 )
+
 def test_events_api_refuses_wrong_shapes(document):
     with pytest.raises(InvalidEvent):
         parse(EVENTS_API, dumps(document))

@@ -10,8 +10,9 @@ import time
 
 import httpx
 
+from devtools.ports import free_port
 from iec_pipeline.webhooks.receiver import PATH
-from tests.webhooks.conftest import cloudevent, drop_rows, dumps, free_port, platform_headers, start_subprocess
+from tests.webhooks.conftest import cloudevent, drop_rows, dumps, platform_headers, start_subprocess
 
 
 def test_kill_9_during_load_loses_no_acknowledged_event(store_url, tmp_path):

@@ -1,0 +1,209 @@
+"""Integrations: declared in the YAML at IEC_INTEGRATIONS, validated against their driver, synced to the store.
+
+The YAML shape is a contract:
+
+    integrations:
+      - name: shop                 # unique
+        driver: magento2           # an iec.drivers entry point
+        enabled: true
+        entity_types: [attribute, attribute_option, family, category, product_model, product]
+        scope: all                 # or: connected (only entities listed in integration_connections)
+        priority_map: {"*": 150, price: 10, stock_qty: 10, description: 240}
+        retry_attempts: 5
+        retry_delay_seconds: 30
+        configuration: {...}       # the driver's fields; a secret is written {env: NAME}
+
+Every problem is reported at once, each naming the integration and the field, and never a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import dagster as dg
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Connection, insert, select, update
+
+from drivers import registry
+from drivers.base import Driver
+from drivers.models import ENTITY_TYPES
+from iec_pipeline.common.clock import utcnow
+from iec_pipeline.store.models import Integration
+
+
+class IntegrationConfigError(ValueError):
+    """The integrations file is invalid; `problems` lists every issue, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid integrations configuration:\n  " + "\n  ".join(problems))
+
+
+class IntegrationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    driver: str
+    enabled: bool = True
+    entity_types: list[str] = Field(default_factory=lambda: list(ENTITY_TYPES))
+    scope: Literal["all", "connected"] = "all"
+    priority_map: dict[str, int] = Field(default_factory=lambda: {"*": 150})
+    retry_attempts: int = Field(default=5, ge=0, le=100)
+    retry_delay_seconds: float = Field(default=30.0, ge=0)
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("entity_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ENTITY_TYPES))
+        if unknown:
+            raise ValueError(f"unknown entity type(s) {', '.join(unknown)}; expected some of {', '.join(ENTITY_TYPES)}")
+        return value
+
+    def default_priority(self) -> int:
+        return self.priority_map.get("*", 150)
+
+
+@dataclass(frozen=True)
+class LoadedIntegration:
+    spec: IntegrationSpec
+    driver_class: type[Driver]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def build_driver(self) -> Driver:
+        """The driver with its secrets resolved from the environment (at run time, never stored)."""
+        return _driver_from_config(self.driver_class, self.spec.configuration).process_config_and_initialize()
+
+
+def _is_env_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str)
+
+
+def _driver_from_config(driver_class: type[Driver], configuration: dict[str, Any]) -> Driver:
+    values = {k: dg.EnvVar(v["env"]) if _is_env_ref(v) else v for k, v in configuration.items()}
+    return driver_class(**values)
+
+
+def _check_configuration(name: str, driver_class: type[Driver], configuration: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    where = f"integration {name!r}: configuration"
+    secrets = set(driver_class.secret_fields())
+    resolved: dict[str, Any] = {}
+    for key, value in configuration.items():
+        if key not in driver_class.model_fields:
+            known = ", ".join(driver_class.model_fields)
+            problems.append(f"{where}.{key}: not a field of driver {driver_class.name!r} (fields: {known})")
+            continue
+        if _is_env_ref(value):
+            if os.environ.get(value["env"]) in (None, ""):
+                problems.append(f"{where}.{key}: environment variable {value['env']} is not set")
+                continue
+            resolved[key] = os.environ[value["env"]]
+        elif key in secrets:
+            problems.append(f"{where}.{key}: is a secret; write it as {{env: VARIABLE}}, never the value itself")
+        else:
+            resolved[key] = value
+    for key, info in driver_class.model_fields.items():
+        if info.is_required() and key not in configuration:
+            problems.append(f"{where}.{key}: Field required ({info.description or 'no description'})")
+    try:
+        driver_class.model_validate(resolved)
+    except ValidationError as error:
+        for issue in error.errors(include_input=False, include_url=False):
+            field = ".".join(str(p) for p in issue["loc"]) or "(driver)"
+            if any(p.startswith(f"{where}.{field}:") for p in problems):
+                continue  # already reported (unset variable, literal secret)
+            problems.append(f"{where}.{field}: {issue['msg']}")
+    return problems
+
+
+def load(path: Path) -> list[LoadedIntegration]:
+    """Reads and validates the integrations file; a missing file means no integrations."""
+    if not path.exists():
+        return []
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise IntegrationConfigError([f"{path}: not valid YAML: {error}"]) from None
+    if not isinstance(document, dict) or not isinstance(document.get("integrations", []), list):
+        raise IntegrationConfigError([f"{path}: expected a mapping with a list under `integrations:`"])
+    problems: list[str] = []
+    loaded: list[LoadedIntegration] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(document.get("integrations") or []):
+        label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index + 1}"
+        try:
+            spec = IntegrationSpec.model_validate(raw)
+        except ValidationError as error:
+            for issue in error.errors(include_input=False, include_url=False):
+                field = ".".join(str(p) for p in issue["loc"]) or "(integration)"
+                problems.append(f"integration {label!r}: {field}: {issue['msg']}")
+            continue
+        if spec.name in seen:
+            problems.append(f"integration {spec.name!r}: name: declared twice (names are unique)")
+            continue
+        seen.add(spec.name)
+        try:
+            driver_class = registry.get(spec.driver)
+        except registry.UnknownDriver as error:
+            problems.append(f"integration {spec.name!r}: driver: {error}")
+            continue
+        unsupported = sorted(set(spec.entity_types) - set(driver_class.supported_entity_types))
+        if unsupported:
+            handled = ", ".join(unsupported)
+            problems.append(f"integration {spec.name!r}: entity_types: {spec.driver!r} does not handle {handled}")
+        problems += _check_configuration(spec.name, driver_class, spec.configuration)
+        loaded.append(LoadedIntegration(spec, driver_class))
+    if problems:
+        raise IntegrationConfigError(problems)
+    return loaded
+
+
+def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> None:
+    """Upserts the declared integrations; one no longer declared is disabled, its history kept."""
+    now = utcnow()
+    existing = {name for (name,) in conn.execute(select(Integration.name))}
+    declared = set()
+    for item in integrations:
+        spec = item.spec
+        declared.add(spec.name)
+        row = {
+            "driver": spec.driver,
+            "enabled": spec.enabled,
+            "entity_types": spec.entity_types,
+            "scope": spec.scope,
+            "priority_map": spec.priority_map,
+            "retry_attempts": spec.retry_attempts,
+            "retry_delay_seconds": spec.retry_delay_seconds,
+            "configuration": spec.configuration,  # secrets stay {env: NAME} references
+            "declared": True,
+            "updated_at": now,
+        }
+        if spec.name in existing:
+            conn.execute(update(Integration).where(Integration.name == spec.name).values(**row))
+        else:
+            conn.execute(insert(Integration).values(name=spec.name, **row))
+    gone = existing - declared
+    if gone:
+        conn.execute(
+            update(Integration)
+            .where(Integration.name.in_(sorted(gone)))
+            .values(enabled=False, declared=False, updated_at=now)
+        )
+
+
+def from_store(conn: Connection, name: str) -> LoadedIntegration:
+    """An integration as last synced to the store (what a delivery run uses)."""
+    table = Integration.__table__
+    row = conn.execute(select(table).where(table.c.name == name)).mappings().first()
+    if row is None:
+        raise LookupError(f"integration {name!r} is not in the store (declare it in the integrations file)")
+    spec = IntegrationSpec.model_validate({field: row[field] for field in IntegrationSpec.model_fields})
+    return LoadedIntegration(spec, registry.get(spec.driver))
