@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.iec/dagster_home
+PORT ?= 3000
 
-.PHONY: setup demo test test-fast ui bench lint postgres clean
+.PHONY: setup demo demo-ui test test-fast ui bench lint postgres clean
 
 setup: $(STAMP)
 
@@ -25,6 +26,10 @@ postgres: setup
 demo: setup postgres
 	@$(VENV)/bin/python -m devtools.demo
 
+# After `make demo`: its Akeneo (mock) and Magento sandbox again, and the Dagster UI on them (Ctrl-C stops all).
+demo-ui: setup postgres
+	@$(VENV)/bin/python -m devtools.demo_ui --port $(PORT)
+
 test: setup postgres
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
@@ -36,7 +41,7 @@ test-fast: setup
 
 ui: setup
 	@$(VENV)/bin/iec db upgrade
-	@$(VENV)/bin/iec ui
+	@$(VENV)/bin/iec ui --port $(PORT)
 
 bench: setup postgres
 	@$(VENV)/bin/python -m bench

@@ -3,14 +3,18 @@
 Sample catalog in an Akeneo-compatible server (akeneo-mock-server, on PostgreSQL) -> `iec sync`
 (a Dagster run) -> mutations -> fan-out -> `iec deliver` (Dagster runs) -> the Magento 2 sandbox;
 then a few changes in Akeneo, delivered the same way. Prints what reached Magento, per store view.
-Everything it starts, it stops. Its store is .iec/demo/iec.db; its runs are in .iec/dagster_home,
-so `make ui` shows them afterwards.
+Everything it starts, it stops. Its store is .iec/demo/iec.db; its runs are in .iec/dagster_home.
+Its settings (store, integrations file, Akeneo connection, the Magento sandbox's port and token) are
+kept in .iec/demo/demo.env and written to `.env` as well (unless that `.env` is someone's own), so
+`make ui` opens the demo's store and `make demo-ui` starts its peers again with the UI.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from devtools import playground
@@ -18,6 +22,18 @@ from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 from iec_pipeline.common.settings import Settings
 
 WORKDIR = Path(".iec/demo")
+DEMO_ENV = WORKDIR / "demo.env"  # the demo's settings: what `make demo-ui` starts again from
+AKENEO_DATABASE = "akeneo_iec_demo"
+ENV_MARKER = "# written by make demo"
+# The demo's own variables, beside the ones IEC reads: where its peers were.
+MAGENTO_URL_ENV = "IEC_DEMO_MAGENTO_URL"
+AKENEO_DATABASE_ENV = "IEC_DEMO_AKENEO_DATABASE"
+DEMO_VARIABLES = (
+    "IEC_DATABASE_URL", "IEC_INTEGRATIONS", "DAGSTER_HOME",
+    "AKENEO_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD",
+    playground.MAGENTO_TOKEN_ENV, MAGENTO_URL_ENV, AKENEO_DATABASE_ENV,
+)  # fmt: skip
+SECRET_VARIABLES = frozenset({"AKENEO_CLIENT_SECRET", "AKENEO_PASSWORD", playground.MAGENTO_TOKEN_ENV})
 
 
 def step(title: str) -> None:
@@ -65,15 +81,87 @@ def show_product(p: playground.Playground, sku: str) -> None:
               f"url_key={custom.get('url_key')!r} description={str(custom.get('description'))[:40]!r}")  # fmt: skip
 
 
+# --- the demo's settings, in .env form ----------------------------------------------------------
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def env_text(values: Mapping[str, str]) -> str:
+    """A `.env` file: the marker line, then one `NAME="value"` a line (python-dotenv's quoting)."""
+    lines = [
+        f"{ENV_MARKER}; `make demo` rewrites it, delete this line to keep the file as yours.",
+        "# The demo's store, integrations file and Akeneo (akeneo-mock-server) connection; secrets included.",
+        *(f"{name}={_quoted(str(value))}" for name, value in values.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def is_ours(path: Path) -> bool:
+    """True when `path` is a file `make demo` wrote (its first line is the marker)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(ENV_MARKER)
+    except FileNotFoundError:
+        return False
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> bool:
+    """Writes `values` to `path` (mode 600, replaced atomically) unless a file without the marker is there:
+    someone's own `.env` is never overwritten. True when written."""
+    if path.is_symlink() or (path.exists() and not is_ours(path)):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(env_text(values))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    return {name: value for name, value in dotenv_values(path).items() if value is not None}
+
+
+def demo_settings(p: playground.Playground, database: str = AKENEO_DATABASE) -> dict[str, str]:
+    """What a later process needs to reach the demo's store and peers, from the running playground."""
+    env = {name: p.env[name] for name in DEMO_VARIABLES if name in p.env}
+    return {**env, MAGENTO_URL_ENV: p.magento_url, AKENEO_DATABASE_ENV: database}
+
+
+def save_settings(values: Mapping[str, str], dotenv: Path | None = None) -> None:
+    """Keeps the demo's settings in DEMO_ENV and writes them to the project's `.env` too (when it may)."""
+    dotenv = (dotenv or Path(".env")).absolute()  # where `iec` and `dagster dev` read it: the current directory
+    write_env_file(DEMO_ENV, values)
+    shown = ", ".join(name for name in values if name not in SECRET_VARIABLES)
+    secret = ", ".join(name for name in values if name in SECRET_VARIABLES)
+    if write_env_file(dotenv, values):
+        print(f"  wrote {dotenv} (mode 600): {shown}; and {secret} (values not shown)")
+        print(f"  store: {values['IEC_DATABASE_URL']}   Akeneo (mock): {values['AKENEO_URL']}")
+    else:
+        print(f"  {dotenv} is yours (no {ENV_MARKER!r} first line): left as it is. The demo's settings are in "
+              f"{DEMO_ENV.absolute()}; `make demo-ui` uses them, `make ui` uses your .env.")  # fmt: skip
+
+
 def main() -> int:
     shutil.rmtree(WORKDIR, ignore_errors=True)
     home = Settings.from_env().dagster_home
     step("Starting akeneo-mock-server (PostgreSQL) and the Magento 2 sandbox")
-    with playground.start(WORKDIR.absolute(), akeneo_database="akeneo_iec_demo", dagster_home=home) as p:
+    with playground.start(WORKDIR.absolute(), akeneo_database=AKENEO_DATABASE, dagster_home=home) as p:
         print(f"  Akeneo (mock): {p.mock.url}   Magento sandbox: {p.magento_url}/rest")
         print(f"  store: {p.env['IEC_DATABASE_URL']}")
+        settings = demo_settings(p)
         step("Seeding a sample catalog in Akeneo (3 locales, 2 channels, 2 currencies, models with variants)")
-        with AkeneoSeeder(p.mock.url) as seeder:
+        with AkeneoSeeder(p.mock.url, stamp_updated=True) as seeder:
             seeder.seed()
         print("  12 attributes, 12 options, 2 families, 2 family variants, 7 categories, 4 product models, 10 products")
 
@@ -87,7 +175,7 @@ def main() -> int:
         show_product(p, "tshirt-classic-red-s")
 
         step("Changes in Akeneo: a price, a French name, a product disabled, a product deleted")
-        with AkeneoSeeder(p.mock.url) as seeder:
+        with AkeneoSeeder(p.mock.url, stamp_updated=True) as seeder:
             seeder.upsert("products-uuid", product_uuid("jeans-slim"), {"values": {
                 "price": [v([{"amount": "49.90", "currency": "EUR"}, {"amount": "54.00", "currency": "USD"}])],
                 "name": [v("Jean slim brut", "fr_FR")]}})  # fmt: skip
@@ -105,8 +193,10 @@ def main() -> int:
         print(f"  schema errors over the whole demo: {stats['schema_errors']}")
 
     step("Done")
-    print(f"  Dagster runs: {home} -- open the UI with `make ui` (http://127.0.0.1:3000)")
-    print(f"  The demo's store: IEC_DATABASE_URL=sqlite:///{(WORKDIR / 'iec.db').absolute()} .venv/bin/iec status")
+    save_settings(settings)
+    print(f"  Dagster runs: {home}")
+    print("  `make demo-ui` (PORT=3000) starts the demo's Akeneo and Magento again and the UI on them: its runs,")
+    print("  Materialize, backfills. `make ui` opens the UI alone (Akeneo stopped: materializations would fail).")
     return 0
 
 

@@ -85,7 +85,10 @@ class Playground:
         out = open(self.workdir / log, "ab")  # noqa: SIM115 - closed when the process ends
         # devtools is not installed: the checkout is put on the path, wherever this was started from
         path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-        process = subprocess.Popen(args, env={**os.environ, **self.env, "PYTHONPATH": path}, stdout=out, stderr=out)
+        # From the workdir: a `.env` in the caller's directory (make demo leaves one) must not override it.
+        process = subprocess.Popen(
+            args, env={**os.environ, **self.env, "PYTHONPATH": path}, stdout=out, stderr=out, cwd=self.workdir
+        )
         self.processes.append(process)
         return process
 
@@ -93,7 +96,7 @@ class Playground:
         """Runs the `iec` CLI against this playground."""
         return subprocess.run(
             [sys.executable, "-m", "iec_pipeline.cli", *args],
-            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=timeout, cwd=self.workdir,
         )  # fmt: skip
 
     def start_receiver(self) -> str:
@@ -150,15 +153,20 @@ def start(
     write_delay_ms: int = 0,
     integration: dict[str, Any] | None = None,
     fresh: bool = True,
+    akeneo_port: int | None = None,
+    magento_port: int | None = None,
+    magento_token: str | None = None,
 ) -> Playground:
-    """Starts the mock Akeneo (emptied when `fresh`) and the Magento sandbox, and writes IEC's config."""
+    """Starts the mock Akeneo (emptied when `fresh`) and the Magento sandbox, and writes IEC's config.
+
+    Ports are free ones unless given (`make demo-ui` starts the demo's peers again where they were)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    mock = akeneo_mock.start(akeneo_database, log_path=str(workdir / "akeneo-mock.log"))
+    mock = akeneo_mock.start(akeneo_database, port=akeneo_port, log_path=str(workdir / "akeneo-mock.log"))
     try:
         if fresh:
             mock.clear()
-        token = secrets.token_hex(12)
-        port = free_port()
+        token = magento_token or secrets.token_hex(12)
+        port = magento_port or free_port()
         home = dagster_home or workdir / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():

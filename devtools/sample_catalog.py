@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,6 +22,13 @@ CHANNELS = {
     "mobile": {"locales": ["en_US", "fr_FR"], "currencies": ["EUR"], "category_tree": "master"},
 }
 _NS = uuid.UUID("1b2e5d7c-1f0a-4a52-9a17-0c0ffee0cafe")
+# What Akeneo stamps `created` and `updated` on itself; the seeder sends them (akeneo-mock-server keeps what it gets).
+STAMPED_PATHS = ("products", "products-uuid", "product-models")
+
+
+def akeneo_time(moment: datetime | None = None) -> str:
+    """A time as Akeneo writes it: ISO 8601, whole seconds, with its offset ("2026-12-03T15:20:01+00:00")."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def product_uuid(identifier: str) -> str:
@@ -223,7 +231,13 @@ PRODUCTS: list[dict[str, Any]] = [
 
 
 class AkeneoSeeder:
-    """Writes catalog data through the REST API of an Akeneo-compatible server."""
+    """Writes catalog data through the REST API of an Akeneo-compatible server.
+
+    `stamp_updated`: products and product models get `updated` (and, when `seed` creates them, `created`)
+    set to now, as Akeneo stamps them itself; akeneo-mock-server stores only what the client sends, and
+    an incremental sync or a partition (filtered on `updated`) finds nothing without it. A time the
+    caller puts in the body is kept. Off by default, so fixtures keep the catalog they always had.
+    """
 
     def __init__(
         self,
@@ -234,8 +248,15 @@ class AkeneoSeeder:
         password: str = "demo",
         headers: dict[str, str] | None = None,
         timeout: float = 60,
+        stamp_updated: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
+        self.stamp_updated = stamp_updated
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {}, transport=transport
+        )
         token = self.http.post(
             "/api/oauth/v1/token",
             json={"grant_type": "password", "username": username, "password": password},
@@ -260,7 +281,17 @@ class AkeneoSeeder:
             )
         return response
 
-    def upsert(self, path: str, code: str, body: dict[str, Any]) -> None:
+    def stamp(self, body: dict[str, Any], created: bool = False) -> dict[str, Any]:
+        """`body` with `updated` (and `created` when `created`) as Akeneo would stamp them, if stamping."""
+        if not self.stamp_updated:
+            return body
+        now = akeneo_time(self.clock())
+        stamps = {"created": now, "updated": now} if created else {"updated": now}
+        return {**stamps, **body}
+
+    def upsert(self, path: str, code: str, body: dict[str, Any], created: bool = False) -> None:
+        if path in STAMPED_PATHS:
+            body = self.stamp(body, created)
         self._check(self.http.patch(f"/api/rest/v1/{path}/{code}", json=body))
 
     def create(self, path: str, body: dict[str, Any]) -> None:
@@ -269,10 +300,10 @@ class AkeneoSeeder:
     def delete(self, path: str) -> None:
         self._check(self.http.delete(f"/api/rest/v1/{path}"))
 
-    def patch_products(self, products: Iterable[dict[str, Any]], batch: int = 100) -> int:
+    def patch_products(self, products: Iterable[dict[str, Any]], batch: int = 100, created: bool = False) -> int:
         """Multi-patch (`application/vnd.akeneo.collection+json`), `batch` products a request."""
         sent = 0
-        for chunk in _batches(products, batch):
+        for chunk in _batches((self.stamp(p, created) for p in products), batch):
             body = "\n".join(json.dumps(p) for p in chunk)
             response = self._check(
                 self.http.patch(
@@ -314,8 +345,8 @@ class AkeneoSeeder:
         """The whole sample catalog."""
         self.seed_structure()
         for model in PRODUCT_MODELS:
-            self.upsert("product-models", model["code"], model)
-        self.patch_products(PRODUCTS)
+            self.upsert("product-models", model["code"], model, created=True)
+        self.patch_products(PRODUCTS, created=True)
 
 
 def generated_products(count: int, start: int = 0, updated: str | None = None) -> Iterator[dict[str, Any]]:

@@ -1,44 +1,138 @@
-"""Running the project's jobs from the CLI, tests and the demo: the same run requests the schedules
-and sensors build, executed in this process and recorded in the instance; what they did, read back."""
+"""The one run path: the CLI, tests and the demo launch the same run requests the schedules and
+sensors build, as runs of the `iec` code location (they show under their job in the UI, and can be
+re-executed from it).
+
+When a daemon is running for this instance, a run is submitted to the run queue (so it obeys the
+queue's limits and priorities) and followed here until it ends; without one, it runs in this process.
+Either way what it did is read back from the instance's event log.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableJob
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import ManagedGrpcPythonEnvCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy import Engine
 
 from iec_pipeline.common.clock import utcnow
 from iec_pipeline.common.entity_types import ENTITY_TYPES
-from iec_pipeline.common.runs import run_alive
+from iec_pipeline.common.runs import WORKER_TAG, worker_id
+from iec_pipeline.common.settings import PROJECT_ROOT
 from iec_pipeline.delivery import ledger
-from iec_pipeline.delivery.requests import delivery_run_request, hooks_run_request
+from iec_pipeline.delivery.requests import due_requests
 from iec_pipeline.ingest.jobs import DIFF_ASSET
+from iec_pipeline.ingest.partitions import FAMILY_ASSETS, PARTITIONED_TYPES
 from iec_pipeline.ingest.plan import Mode
 from iec_pipeline.ingest.requests import sync_run_request
 
+LOCATION = "iec"  # workspace.yaml's code location
+DAEMON_FRESH_SECONDS = 45.0  # a daemon heartbeat older than this: no daemon
 
-def execute_request(
-    instance: dg.DagsterInstance, request: dg.RunRequest, log_level: str = "INFO"
-) -> dg.ExecuteJobResult:
-    """Runs a RunRequest of one of the project's jobs in this process (what the daemon would launch)."""
+
+class RunQueuedTooLong(RuntimeError):
+    """A submitted run stayed queued: the daemon stopped, or the queue's limits keep it waiting."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    success: bool
+    all_events: list[dg.DagsterEvent]
+    queued: bool  # went through the daemon's run queue
+
+
+def _job(job_name: str) -> ReconstructableJob:
     from iec_pipeline import definitions
 
-    tags = dict(request.tags)
+    return dg.reconstructable(definitions.JOBS[job_name])
+
+
+def _remote_origin(job_name: str) -> RemoteJobOrigin:
+    """Where the UI's workspace finds the job: the `iec` location as workspace.yaml declares it."""
+    workspace = PROJECT_ROOT / "workspace.yaml"
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable,
+        module_name="iec_pipeline.definitions",
+        working_directory=str(PROJECT_ROOT if workspace.exists() else Path.cwd()),
+    )
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(target, LOCATION)
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), job_name)
+
+
+def daemon_running(instance: dg.DagsterInstance) -> bool:
+    """Whether a daemon dequeues runs for this instance (its run queue's heartbeat is fresh)."""
+    if not instance.run_coordinator or type(instance.run_coordinator).__name__ != "QueuedRunCoordinator":
+        return False
+    heartbeat = instance.get_daemon_heartbeats().get("QUEUED_RUN_COORDINATOR")
+    return heartbeat is not None and time.time() - heartbeat.timestamp < DAEMON_FRESH_SECONDS
+
+
+def launch(
+    instance: dg.DagsterInstance,
+    request: dg.RunRequest,
+    log_level: str = "INFO",
+    on_log: Callable[[str], None] | None = None,
+    queue_timeout: float = 600.0,
+) -> RunResult:
+    """Creates the run of `request` for the `iec` location and runs it: through the run queue when
+    a daemon runs (`on_log` gets its log lines), in this process otherwise (logs on the console)."""
+    job = _job(request.job_name)
+    job_def = job.get_definition()
+    tags = {**job_def.run_tags, **request.tags}
     if request.partition_key:
         tags["dagster/partition"] = request.partition_key
+    queued = daemon_running(instance)
+    if not queued:
+        tags[WORKER_TAG] = worker_id()  # a run whose process died is known to be gone
     run_config = {**request.run_config, "loggers": {"console": {"config": {"log_level": log_level}}}}
-    return dg.execute_job(
-        dg.reconstructable(definitions.JOBS[request.job_name]),
-        instance,
+    run = instance.create_run_for_job(
+        job_def,
         run_config=run_config,
         tags=tags,
-        asset_selection=list(request.asset_selection or []) or None,
-        raise_on_error=False,
+        asset_selection=frozenset(request.asset_selection) if request.asset_selection else None,
+        remote_job_origin=_remote_origin(request.job_name),
+        job_code_origin=job.get_python_origin(),
     )
+    if queued:
+        instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]  # the queued coordinator needs none
+        success = _follow(instance, run.run_id, on_log, queue_timeout)
+    else:
+        success = execute_run(job, run, instance).success
+    events = [r.dagster_event for r in instance.all_logs(run.run_id) if r.dagster_event is not None]
+    return RunResult(run.run_id, success, events, queued)
+
+
+def _follow(
+    instance: dg.DagsterInstance, run_id: str, on_log: Callable[[str], None] | None, queue_timeout: float
+) -> bool:
+    """Waits for a submitted run to end, handing its log lines to `on_log`."""
+    cursor = None
+    queued_since = time.monotonic()
+    while True:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        records = instance.get_records_for_run(run_id, cursor=cursor)
+        cursor = records.cursor
+        for record in records.records:
+            entry = record.event_log_entry
+            if on_log and entry.dagster_event is None and entry.user_message:
+                on_log(entry.user_message)
+        if run.is_finished:
+            return run.status == dg.DagsterRunStatus.SUCCESS
+        if run.status == dg.DagsterRunStatus.QUEUED and time.monotonic() - queued_since > queue_timeout:
+            raise RunQueuedTooLong(f"run {run_id} is still queued after {queue_timeout:.0f}s (is the daemon running?)")
+        if run.status != dg.DagsterRunStatus.QUEUED:
+            queued_since = time.monotonic()
+        time.sleep(0.25)
 
 
 @dataclass
@@ -74,26 +168,31 @@ def run_sync(
     entity_types: list[str] | None = None,
     keys: dict[str, list[str]] | None = None,
     deleted: dict[str, dict[str, str]] | None = None,
-    partition_key: str | None = None,
-    partition_range: tuple[str, str] | None = None,
     log_level: str = "INFO",
     tags: dict[str, str] | None = None,
+    on_log: Callable[[str], None] | None = None,
 ) -> SyncOutcome:
-    """Runs a sync in this process, recorded in `instance` like any run (it shows in the UI)."""
-    request = sync_run_request(
-        mode, entity_types, keys, deleted, partition_key=partition_key, partition_range=partition_range, tags=tags
-    )
-    return sync_outcome(instance, request, log_level)
+    """Runs a sync of the `akeneo_sync` job (see `launch`) and reads back what it did."""
+    request = sync_run_request(mode, entity_types, keys, deleted, tags=tags)
+    return sync_outcome(instance, request, log_level, on_log)
 
 
-def sync_outcome(instance: dg.DagsterInstance, request: dg.RunRequest, log_level: str = "INFO") -> SyncOutcome:
-    """Runs a sync job request in this process and reads back what it fetched, changed and checked."""
+def sync_outcome(
+    instance: dg.DagsterInstance,
+    request: dg.RunRequest,
+    log_level: str = "INFO",
+    on_log: Callable[[str], None] | None = None,
+) -> SyncOutcome:
+    """Launches a sync job request and reads back what it fetched, changed and checked."""
     started = time.monotonic()
-    with execute_request(instance, request, log_level) as result:
-        outcome = SyncOutcome(result.run_id, result.success, request.tags["iec/sync-mode"], time.monotonic() - started)
-        for event in result.all_events:
-            _read_sync_event(outcome, event)
+    result = launch(instance, request, log_level, on_log)
+    outcome = SyncOutcome(result.run_id, result.success, request.tags["iec/sync-mode"], time.monotonic() - started)
+    for event in result.all_events:
+        _read_sync_event(outcome, event)
     return outcome
+
+
+_FETCHED_BY = {e.asset: e.name for e in ENTITY_TYPES} | dict(zip(FAMILY_ASSETS, PARTITIONED_TYPES, strict=True))
 
 
 def _read_sync_event(outcome: SyncOutcome, event: dg.DagsterEvent) -> None:
@@ -104,10 +203,10 @@ def _read_sync_event(outcome: SyncOutcome, event: dg.DagsterEvent) -> None:
         if name == DIFF_ASSET:
             outcome.mutations = {op: int(metadata.get(op, 0)) for op in ("created", "updated", "deleted")}
             outcome.by_entity_type = metadata.get("by_entity_type") or {}
-        else:
-            entity = next(e for e in ENTITY_TYPES if e.asset == name)
-            outcome.fetched[entity.name] = int(metadata.get("fetched", 0))
-            outcome.unchanged[entity.name] = int(metadata.get("unchanged", 0))
+        elif name in _FETCHED_BY and "fetched" in metadata and not outcome.fetched.get(_FETCHED_BY[name]):
+            # (a family partition reported current by the diff carries no counts)
+            outcome.fetched[_FETCHED_BY[name]] = int(metadata.get("fetched", 0))
+            outcome.unchanged[_FETCHED_BY[name]] = int(metadata.get("unchanged", 0))
     elif event.event_type_value == "ASSET_CHECK_EVALUATION":
         evaluation = event.event_specific_data
         outcome.checks[evaluation.check_name] = evaluation.passed
@@ -145,20 +244,14 @@ def deliver_due(
     timeout: float = 600.0,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> DeliverOutcome:
-    """Delivers what is due; with `wait`, keeps going through scheduled retries until nothing is open."""
+    """Launches what the delivery sensor would (`due_requests`), one run after the other; with
+    `wait`, keeps going through scheduled retries until nothing is open."""
     outcome = DeliverOutcome()
     deadline = time.monotonic() + timeout
     while True:
-        with engine.begin() as conn:
-            ledger.requeue_orphans(conn, lambda run_id: run_alive(instance, run_id))
-        with engine.connect() as conn:
-            groups = ledger.due_groups(conn, integration)
-            parked = ledger.parked_integrations(conn, integration)
-        for group in sorted(groups, key=lambda g: g.priority):
-            request = delivery_run_request(group.integration, group.queue, linger_seconds=0.0)
-            _deliver_run(instance, request, outcome, on_progress, f"{group.integration}/{group.queue}: run")
-        for name in parked:
-            _deliver_run(instance, hooks_run_request(name), outcome, on_progress, f"{name}: async hooks run")
+        due = due_requests(instance, engine, integration, linger_seconds=0.0)
+        for request in due.requests:
+            _deliver_run(instance, request, outcome, on_progress)
         with engine.connect() as conn:
             outcome.open_jobs = ledger.open_jobs(conn, integration)
             next_due = ledger.next_due_at(conn, integration)
@@ -167,7 +260,7 @@ def deliver_due(
         if time.monotonic() >= deadline:
             outcome.timed_out = True
             return outcome
-        if not groups and not parked:
+        if not due.requests:
             wait_for = 0.5
             if next_due is not None:
                 wait_for = max(0.2, min(5.0, (next_due - utcnow()).total_seconds()))
@@ -175,19 +268,16 @@ def deliver_due(
 
 
 def _deliver_run(
-    instance: dg.DagsterInstance,
-    request: dg.RunRequest,
-    outcome: DeliverOutcome,
-    on_progress: Callable[[str], None],
-    label: str,
+    instance: dg.DagsterInstance, request: dg.RunRequest, outcome: DeliverOutcome, on_progress: Callable[[str], None]
 ) -> None:
-    with execute_request(instance, request) as result:
-        outcome.runs.append(result.run_id)
-        if not result.success:
-            outcome.failed_runs.append(result.run_id)
-        for event in result.all_events:
-            if event.event_type_value == "STEP_OUTPUT":
-                metadata = event.event_specific_data.metadata or {}
-                if "delivered" in metadata:
-                    outcome.delivered += int(metadata["delivered"].value)
+    result = launch(instance, request, on_log=on_progress)
+    outcome.runs.append(result.run_id)
+    if not result.success:
+        outcome.failed_runs.append(result.run_id)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            metadata = event.event_specific_data.materialization.metadata
+            if "delivered" in metadata:
+                outcome.delivered += int(metadata["delivered"].value)
+    label = f"{request.tags.get('iec/integration')}/{request.tags.get('iec/queue')}: {request.job_name} run"
     on_progress(f"{label} {result.run_id} {'ok' if result.success else 'FAILED'}")

@@ -44,6 +44,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError("tests marked fast use real peers:\n  " + "\n  ".join(wrong))
 
 
+@pytest.fixture(autouse=True)
+def away_from_the_checkout(tmp_path, monkeypatch) -> None:
+    """Each test runs in its own directory: a `.env` that `make demo` left in the checkout (the CLI and
+    Dagster read `./.env`) must not leak into a test."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def mock_akeneo(tmp_path_factory) -> Iterator[akeneo_mock.MockAkeneo]:
     name = f"akeneo_iec_test_{os.getpid()}"

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from iec_pipeline.common.entity_types import ENTITY_TYPES
+from iec_pipeline.ingest.partitions import FAMILY_ASSETS, FAMILY_PARTITIONS
 
 pytestmark = pytest.mark.fast
 
@@ -19,7 +20,7 @@ def defs(request, monkeypatch, tmp_path) -> dg.Definitions:
         monkeypatch.setenv(name, value)  # importing the definitions exports defaults for unset ones
     from iec_pipeline.definitions import build_definitions
 
-    return build_definitions(request.param)
+    return build_definitions(request.param, ["shop", "search-index"])
 
 
 def test_the_definitions_load_and_every_job_resolves(defs):
@@ -41,7 +42,7 @@ def test_the_asset_graph_follows_the_entity_registry(defs):
             e.asset for e in ENTITY_TYPES if e.name in entity.upstream
         }
     diff = graph.get(dg.AssetKey("catalog_diff"))
-    assert {k.to_user_string() for k in diff.parent_keys} == {e.asset for e in ENTITY_TYPES}
+    assert {k.to_user_string() for k in diff.parent_keys} == {e.asset for e in ENTITY_TYPES} | set(FAMILY_ASSETS)
     assert {c.name for c in graph.get_check_keys_for_assets([dg.AssetKey("catalog_diff")])} >= {
         "one_mutation_per_entity"
     }
@@ -72,8 +73,48 @@ def test_the_schedules_request_valid_syncs_of_their_mode(defs, schedule, mode, m
     repository = defs.get_repository_def()
     with dg.build_schedule_context(scheduled_execution_time=when, repository_def=repository) as context:
         (request,) = definition.evaluate_tick(context).run_requests
-    assert request.tags["iec/sync-mode"] == mode and request.partition_key == "2026-12-03"
+    assert request.tags["iec/sync-mode"] == mode and request.partition_key is None
     assert request.run_key == f"{mode}:{when.isoformat()}"
     for name in ("AKENEO_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD"):
         monkeypatch.setenv(name, "unused")  # resolved with the config, never called
     dg.validate_run_config(defs.resolve_job_def("akeneo_sync"), request.run_config)
+
+
+def test_each_integration_is_an_asset_downstream_of_the_diff_with_its_health_checks(defs):
+    graph = defs.resolve_asset_graph()
+    for name in ("integration_shop", "integration_search_index"):  # Dagster names: [A-Za-z0-9_]
+        node = graph.get(dg.AssetKey(name))
+        assert {k.to_user_string() for k in node.parent_keys} == {"catalog_diff"}
+        assert node.group_name == "integrations"
+        assert {c.name for c in graph.get_check_keys_for_assets([node.key])} == {"no_dead_jobs", "backlog_fresh"}
+
+
+def test_products_and_models_by_family_are_partitioned_by_the_store_families(defs):
+    graph = defs.resolve_asset_graph()
+    for name in FAMILY_ASSETS:
+        assert graph.get(dg.AssetKey(name)).partitions_def == FAMILY_PARTITIONS
+    assert graph.get(dg.AssetKey("akeneo_products")).partitions_def is None  # reference and full/incremental syncs
+
+
+PRESETS = {
+    "full_sync": "full",
+    "incremental_sync": "incremental",
+    "refresh_sync": "refresh",
+    "family_resync": None,
+    "deliver_shop": None,
+    "requeue_dead_shop": None,
+    "deliver_search_index": None,
+    "requeue_dead_search_index": None,
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_has_a_description_and_launches_without_typed_config(defs, preset, monkeypatch):
+    for name in ("AKENEO_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD"):
+        monkeypatch.setenv(name, "unused")  # resolved with the config, never called
+    job = defs.resolve_job_def(preset)
+    assert job.description and len(job.description) > 30
+    resolved = dg.validate_run_config(job)  # the launchpad's defaults, nothing typed
+    if PRESETS[preset]:
+        modes = {op["config"]["mode"] for name, op in resolved["ops"].items() if name.startswith("akeneo_")}
+        assert modes == {PRESETS[preset]}

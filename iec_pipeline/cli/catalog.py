@@ -81,8 +81,9 @@ def sync(args: argparse.Namespace) -> int:
     keys = _parse_refresh(args.refresh or [])
     try:
         outcome = run_sync(
-            instance(), mode=mode, entity_types=args.entity, keys=keys, log_level="WARNING" if args.json else "INFO"
-        )
+            instance(), mode=mode, entity_types=args.entity, keys=keys, log_level="WARNING" if args.json else "INFO",
+            on_log=None if args.json else lambda line: print(line, flush=True),
+        )  # fmt: skip
     except ValueError as error:
         print(f"iec sync: {error}", file=sys.stderr)
         return 2

@@ -53,14 +53,26 @@ def _become_dagster(args: list[str]) -> int:
     from iec_pipeline.common.settings import PROJECT_ROOT, ensure_dagster_home, export_defaults
 
     home = ensure_dagster_home()
-    export_defaults()
-    store_url()
+    settings = export_defaults()
+    url = store_url()
     workspace = PROJECT_ROOT / "workspace.yaml"
     command = [str(Path(sys.executable).parent / args[0]), *args[1:], "-w", str(workspace)]
     print(f"DAGSTER_HOME={home}; {' '.join(command)}", flush=True)
+    # Which store and Akeneo the UI's runs will use (the environment and ./.env); no secret printed.
+    akeneo = os.environ.get("AKENEO_URL") or "not set: ingestion runs will fail (see .env.example)"
+    print(f"store: {_without_password(url)}; integrations: {settings.integrations_file}; Akeneo: {akeneo}", flush=True)
     # Become the Dagster process: signals (Ctrl-C, SIGTERM from a supervisor) reach it directly.
     os.execve(command[0], command, {**os.environ, "DAGSTER_HOME": str(home)})
     return 1  # not reached
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only a message: an unparsable URL is shown without its credentials
+        return url.split("@")[-1]
 
 
 def daemon(args: argparse.Namespace) -> int:

@@ -13,9 +13,7 @@ Guarantees the delivery relies on:
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from drivers.models import DeliveryResult, MutationData
 from iec_pipeline.common.batches import chunks
 from iec_pipeline.common.clock import utcnow
 from iec_pipeline.common.entity_types import ENTITY_TYPES, STRUCTURE_RANK
+from iec_pipeline.common.runs import worker_alive, worker_id
 from iec_pipeline.delivery.mappings import delete_mapping, save_mapping
 from iec_pipeline.routing.mutations import read_mutations
 from iec_pipeline.store.models import Integration, MutationJob
@@ -53,27 +52,6 @@ def _lock_integration(conn: Connection, integration: str) -> None:
     """Claims of one integration are serialized (SQLite: BEGIN IMMEDIATE already is)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({zlib.crc32(integration.encode()) & 0x7FFFFFFF})")
-
-
-def worker_id() -> str:
-    """host:pid of this process: lets recovery tell a crashed worker from a slow one at once."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_alive(worker: str | None) -> bool | None:
-    """True/False for a worker on this host; None when it cannot tell (another host)."""
-    if not worker or ":" not in worker:
-        return None
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def claim(
@@ -435,3 +413,33 @@ def retry_dead(conn: Connection, integration: str | None = None) -> int:
         .where(*scope)
         .values(status="pending", attempts=0, next_attempt_at=now, finished_at=None, updated_at=now)
     ).rowcount
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Where one integration's jobs stand: what the integration asset reports and checks."""
+
+    by_queue: dict[str, int]  # open jobs (pending, running or parked) per queue
+    dead: int
+    oldest_open_at: datetime | None  # creation time of the oldest open job
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_queue.values())
+
+    def oldest_age_seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.oldest_open_at).total_seconds()) if self.oldest_open_at else 0.0
+
+
+def backlog(conn: Connection, integration: str) -> Backlog:
+    open_ = or_(JOBS.c.status.in_(("pending", "running")), JOBS.c.hook_state.is_not(None))
+    rows = conn.execute(
+        select(JOBS.c.queue, func.count(), func.min(JOBS.c.created_at))
+        .where(JOBS.c.integration == integration, open_)
+        .group_by(JOBS.c.queue)
+    ).all()
+    dead = conn.execute(
+        select(func.count()).where(JOBS.c.integration == integration, JOBS.c.status == "dead")
+    ).scalar_one()
+    oldest = min((created for _, _, created in rows if created is not None), default=None)
+    return Backlog({queue: count for queue, count, _ in rows}, dead, oldest)

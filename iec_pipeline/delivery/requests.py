@@ -1,9 +1,21 @@
-"""The one builder of delivery run requests: the delivery sensor and `iec deliver` both use it."""
+"""The one builder of delivery run requests: the delivery sensor and `iec deliver` both use it.
+
+Each call: jobs of runs that are gone go back to pending; then every (integration, queue) with due
+jobs and no delivery run already waiting or working gets ONE run request, and every integration with
+parked jobs and no hooks run gets one.
+"""
 
 from __future__ import annotations
 
-import dagster as dg
+from dataclasses import dataclass, field
 
+import dagster as dg
+from sqlalchemy import Engine
+
+from iec_pipeline.common.runs import run_alive, runs_in_progress
+from iec_pipeline.common.words import counted
+from iec_pipeline.delivery import ledger
+from iec_pipeline.delivery.assets import asset_name
 from iec_pipeline.delivery.async_hooks import HOOKS_JOB
 from iec_pipeline.delivery.job import DELIVER_JOB
 from iec_pipeline.routing.queues import dagster_priority
@@ -12,15 +24,18 @@ from iec_pipeline.routing.queues import dagster_priority
 def delivery_run_request(
     integration: str, queue: str | None, run_key: str | None = None, linger_seconds: float | None = None
 ) -> dg.RunRequest:
-    """A run of the delivery job for one integration's queue (None: every queue), tagged for the run
-    queue's limits (`iec/integration`, `iec/queue`) and its order (`dagster/priority`)."""
-    config: dict = {"integration": integration, "queue": queue}
+    """A run of the delivery job materializing one integration's asset for one of its queues (None:
+    every queue), tagged for the run queue's limits (`iec/integration`, `iec/queue`) and its order
+    (`dagster/priority`)."""
+    config: dict = {"queue": queue}
     if linger_seconds is not None:
         config["linger_seconds"] = linger_seconds
+    name = asset_name(integration)
     return dg.RunRequest(
         run_key=run_key,
         job_name=DELIVER_JOB,
-        run_config={"ops": {"deliver_mutations": {"config": config}}},
+        asset_selection=[dg.AssetKey(name)],
+        run_config={"ops": {name: {"config": config}}},
         tags={
             "iec/integration": integration,
             "iec/queue": queue or "all",
@@ -36,3 +51,57 @@ def hooks_run_request(integration: str) -> dg.RunRequest:
         run_config={"ops": {"run_async_hooks": {"config": {"integration": integration}}}},
         tags={"iec/integration": integration, "iec/queue": "hooks"},
     )
+
+
+@dataclass
+class DueRequests:
+    """What is due now, as run requests, and why nothing is when nothing is."""
+
+    requests: list[dg.RunRequest] = field(default_factory=list)
+    requeued: int = 0  # jobs of runs that are gone, pending again
+    busy: list[str] = field(default_factory=list)  # groups with due jobs whose run is already going
+    counters: dict[str, int] = field(default_factory=dict)  # requests made per group (the sensor's cursor)
+
+    def why_none(self, next_due: str | None = None) -> str:
+        if self.busy:
+            return f"due jobs are already being delivered by a run in progress ({', '.join(sorted(self.busy))})"
+        if next_due:
+            return f"no job is due; the next retry is due at {next_due}"
+        return "no job is due: every delivered mutation is recorded"
+
+
+def _active_groups(instance: dg.DagsterInstance, job_name: str) -> set[tuple[str, str]]:
+    runs = runs_in_progress(instance, job_name)
+    return {(r.tags.get("iec/integration", ""), r.tags.get("iec/queue", "")) for r in runs}
+
+
+def due_requests(
+    instance: dg.DagsterInstance,
+    engine: Engine,
+    integration: str | None = None,
+    counters: dict[str, int] | None = None,
+    linger_seconds: float | None = None,
+) -> DueRequests:
+    """Run requests for due groups without a run. With `counters` (the sensor's cursor), each
+    request gets a run_key carrying its group's count: a re-evaluated tick can never launch a run
+    twice, and a group whose last run ended with work left always gets a new key."""
+    due = DueRequests(counters=dict(counters or {}))
+    with engine.begin() as conn:
+        due.requeued = ledger.requeue_orphans(conn, lambda run_id: run_alive(instance, run_id))
+    with engine.connect() as conn:
+        groups = ledger.due_groups(conn, integration)
+        parked = ledger.parked_integrations(conn, integration)
+    busy = _active_groups(instance, DELIVER_JOB)
+    for group in sorted(groups, key=lambda g: g.priority):
+        key = f"{group.integration}:{group.queue}"
+        if (group.integration, group.queue) in busy or (group.integration, "all") in busy:
+            due.busy.append(f"{key}, {counted(group.jobs, 'job')}")
+            continue  # that run keeps claiming until nothing is due
+        run_key = None
+        if counters is not None:
+            due.counters[key] = due.counters.get(key, 0) + 1
+            run_key = f"deliver:{key}:{due.counters[key]}"
+        due.requests.append(delivery_run_request(group.integration, group.queue, run_key, linger_seconds))
+    hooks_busy = {name for name, _ in _active_groups(instance, HOOKS_JOB)}
+    due.requests += [hooks_run_request(name) for name in parked if name not in hooks_busy]
+    return due

@@ -28,9 +28,9 @@ PROGRESS_EVERY_SECONDS = 5.0  # progress lines in the run log on long deliveries
 
 
 class DeliveryConfig(dg.Config):
-    """What one delivery run does: the run config of the delivery job, and `deliver`'s argument."""
+    """What one delivery run does (the integration asset's run config); every field has a default,
+    so a delivery launches from the UI without typing any."""
 
-    integration: str = Field(description="The integration whose due jobs this run delivers")
     queue: str | None = Field(
         default=None, description="Only this queue (integrations-immediate|normal|low); empty: every queue"
     )
@@ -63,15 +63,18 @@ class DeliveryStats:
         }  # fmt: skip
 
 
-def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None) -> DeliveryStats:
-    """Claims and delivers batches until nothing is due (then lingers), or `max_seconds` passed."""
+def deliver(
+    engine: Engine, run_id: str, integration_name: str, config: DeliveryConfig, log: Any = None
+) -> DeliveryStats:
+    """Claims and delivers `integration_name`'s batches until nothing is due (then lingers), or
+    `max_seconds` passed."""
     log = log or logging.getLogger("iec.delivery")
     started = time.monotonic()
     stats = DeliveryStats()
     with engine.connect() as conn:
-        integration = integrations.from_store(conn, config.integration)
+        integration = integrations.from_store(conn, integration_name)
     if not integration.spec.enabled:
-        log.info(f"integration {config.integration} is disabled: nothing delivered")
+        log.info(f"integration {integration_name} is disabled: nothing delivered")
         return stats
     batch = _Batch(engine, run_id, config, integration, log, stats)
     batch.driver.open(batch.context)
@@ -88,7 +91,7 @@ def deliver(engine: Engine, run_id: str, config: DeliveryConfig, log: Any = None
             if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:  # each log line is an event write
                 last_report = time.monotonic()
                 log.info(
-                    f"{config.integration}/{config.queue or 'all'}: {stats.delivered:,} delivered in "
+                    f"{integration_name}/{config.queue or 'all'}: {stats.delivered:,} delivered in "
                     f"{stats.batches} batch(es) so far, {stats.retried} to retry, {stats.dead} dead"
                 )
             idle_since = time.monotonic()
@@ -105,7 +108,7 @@ class _Batch:
     def __init__(
         self, engine: Engine, run_id: str, config: DeliveryConfig, integration: Any, log: Any, stats: DeliveryStats
     ) -> None:
-        self.engine, self.run_id, self.config, self.stats = engine, run_id, config, stats
+        self.engine, self.run_id, self.config, self.stats, self.log = engine, run_id, config, stats, log
         self.spec = integration.spec
         self.driver = integration.build_driver()
         self.context = IntegrationContext(
@@ -124,6 +127,7 @@ class _Batch:
             return False
         self.stats.batches += 1
         self.stats.superseded += sum(len(c.superseded) for c in claims)
+        self.log.info(f"{spec.name}: batch {self.stats.batches}: {_first_keys(claims)}")
         to_send, sending = self._through_hooks(claims, mutations)
         if sending:  # a run that stalled past its lease lost these jobs to another run: send none of those
             with self.engine.connect() as conn:
@@ -184,6 +188,13 @@ class _Batch:
         self.stats.retried += recorded.retried
         self.stats.dead += recorded.dead
         return recorded
+
+
+def _first_keys(claims: list, shown: int = 5) -> str:
+    """What a batch delivers, in the run log: its first entities by type and code."""
+    named = ", ".join(f"{c.entity_type} {c.code}" for c in claims[:shown])
+    more = len(claims) - shown
+    return named + (f" and {more:,} more" if more > 0 else "")
 
 
 class _Heartbeat(threading.Thread):

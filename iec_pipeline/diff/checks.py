@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
@@ -20,11 +20,12 @@ CHECK_DOCS = {
 CHECK_SPECS = [dg.AssetCheckSpec(name, asset="catalog_diff", description=doc) for name, doc in CHECK_DOCS.items()]
 
 
-def run_checks(engine: Engine, sync_id: str) -> list[dg.AssetCheckResult]:
-    """Every check, each on its own read connection, all at once (the database runs them in parallel)."""
+def run_checks(engine: Engine, sync_ids: Sequence[str]) -> list[dg.AssetCheckResult]:
+    """Every check of what these syncs recorded, each on its own read connection, all at once (the
+    database runs them in parallel). Counts are numbers, so the UI plots them; details are JSON."""
     checks: list[Callable[[Connection], dg.AssetCheckResult]] = [
-        lambda conn: _mutations_reference_entities(conn, sync_id),
-        lambda conn: _one_mutation_per_entity(conn, sync_id),
+        lambda conn: _mutations_reference_entities(conn, sync_ids),
+        lambda conn: _one_mutation_per_entity(conn, sync_ids),
         _values_reference_known_attributes,
         _product_families_exist,
     ]
@@ -37,7 +38,7 @@ def run_checks(engine: Engine, sync_id: str) -> list[dg.AssetCheckResult]:
         return list(pool.map(run, checks))
 
 
-def _mutations_reference_entities(conn: Connection, sync_id: str) -> dg.AssetCheckResult:
+def _mutations_reference_entities(conn: Connection, sync_ids: Sequence[str]) -> dg.AssetCheckResult:
     # One pass over the sync's mutations, each looked up in its own type's table.
     uuid = Mutation.entity_uuid
     held = case(
@@ -50,29 +51,32 @@ def _mutations_reference_entities(conn: Connection, sync_id: str) -> dg.AssetChe
     dangling = dict(
         conn.execute(
             select(Mutation.entity_type, func.count())
-            .where(Mutation.sync_id == sync_id, Mutation.operation != "deleted", ~held)
+            .where(Mutation.sync_id.in_(sync_ids), Mutation.operation != "deleted", ~held)
             .group_by(Mutation.entity_type)
         ).all()
     )
     return dg.AssetCheckResult(
         check_name="mutations_reference_entities",
         passed=not dangling,
-        metadata={"dangling": dg.MetadataValue.json(dangling)},
+        metadata={"dangling_mutations": sum(dangling.values()), "dangling": dg.MetadataValue.json(dangling)},
     )
 
 
-def _one_mutation_per_entity(conn: Connection, sync_id: str) -> dg.AssetCheckResult:
+def _one_mutation_per_entity(conn: Connection, sync_ids: Sequence[str]) -> dg.AssetCheckResult:
     doubled = conn.execute(
         select(Mutation.entity_type, Mutation.code, func.count())
-        .where(Mutation.sync_id == sync_id)
-        .group_by(Mutation.entity_type, Mutation.entity_uuid, Mutation.code)
+        .where(Mutation.sync_id.in_(sync_ids))
+        .group_by(Mutation.sync_id, Mutation.entity_type, Mutation.entity_uuid, Mutation.code)
         .having(func.count() > 1)
         .limit(20)
     ).all()
     return dg.AssetCheckResult(
         check_name="one_mutation_per_entity",
         passed=not doubled,
-        metadata={"doubled": dg.MetadataValue.json([f"{t}:{c} x{n}" for t, c, n in doubled])},
+        metadata={
+            "doubled_entities": len(doubled),
+            "doubled": dg.MetadataValue.json([f"{t}:{c} x{n}" for t, c, n in doubled]),
+        },
     )
 
 
@@ -90,7 +94,10 @@ def _values_reference_known_attributes(conn: Connection) -> dg.AssetCheckResult:
         check_name="values_reference_known_attributes",
         passed=not unknown,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"unknown_attributes": dg.MetadataValue.json(unknown)},
+        metadata={
+            "values_of_unknown_attributes": sum(unknown.values()),
+            "unknown_attributes": dg.MetadataValue.json(unknown),
+        },
     )
 
 
@@ -105,5 +112,8 @@ def _product_families_exist(conn: Connection) -> dg.AssetCheckResult:
         check_name="product_families_exist",
         passed=not missing,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"missing_families": dg.MetadataValue.json({f: n for f, n in missing})},
+        metadata={
+            "products_without_their_family": sum(n for _, n in missing),
+            "missing_families": dg.MetadataValue.json({f: n for f, n in missing}),
+        },
     )

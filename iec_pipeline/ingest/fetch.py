@@ -8,9 +8,9 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -21,8 +21,10 @@ from iec_pipeline.common import workers
 from iec_pipeline.common.batches import chunks
 from iec_pipeline.common.clock import utcnow
 from iec_pipeline.common.entity_types import entity_uuid, get
+from iec_pipeline.common.words import counted
 from iec_pipeline.ingest.akeneo import AkeneoClient
 from iec_pipeline.ingest.pages import Page
+from iec_pipeline.ingest.partitions import NO_FAMILY
 from iec_pipeline.ingest.plan import FetchPlan
 from iec_pipeline.ingest.stage_worker import OffloadingStager
 from iec_pipeline.ingest.staging import PageStager, Stager
@@ -65,6 +67,28 @@ def _updated_search(since: datetime | None, until: datetime | None) -> dict[str,
     return {"search": json.dumps({"updated": rules})}
 
 
+def _family_searches(families: Sequence[str], per_listing: int = 50) -> list[dict[str, str]]:
+    """Listing filters for these families: `family IN` (50 codes a listing), `family EMPTY` for NO_FAMILY."""
+    named = [f for f in families if f != NO_FAMILY]
+    rules = [[{"operator": "IN", "value": chunk}] for chunk in chunks(named, per_listing)]
+    if NO_FAMILY in families:
+        rules.append([{"operator": "EMPTY"}])
+    return [{"search": json.dumps({"family": rule})} for rule in rules]
+
+
+def _stored_in_families(engine: Engine, entity_type: str, families: Sequence[str]) -> list[tuple[str, str]]:
+    """(uuid, request key) of what the store holds in these families: a uuid for a product, a code
+    for a product model (how a refresh names them)."""
+    table = entity_table(get(entity_type))
+    named = [f for f in families if f != NO_FAMILY]
+    where = [table.c.family.in_(chunk) for chunk in chunks(named, 500)]
+    if NO_FAMILY in families:
+        where.append(table.c.family.is_(None))
+    key = table.c.uuid if entity_type == "product" else table.c.code
+    with engine.execution_options(iec_read_only=True).connect() as conn:
+        return [(uuid, k) for clause in where for uuid, k in conn.execute(select(table.c.uuid, key).where(clause))]
+
+
 def attribute_types(engine: Engine, sync_id: str) -> dict[str, str]:
     """Attribute code -> type: the store, overridden by attributes staged in full in this sync."""
     with engine.execution_options(iec_read_only=True).connect() as conn:
@@ -102,6 +126,8 @@ def _current_codes(engine: Engine, sync_id: str, entity_type: str) -> list[str]:
 def _list_sources(engine: Engine, sync_id: str, plan: FetchPlan) -> list[tuple[str, dict, bool]]:
     """(path, params, search_after) of every listing this plan reads."""
     entity = get(plan.entity_type)
+    if plan.scope == "families":
+        return [(entity.akeneo_listing, params, True) for params in _family_searches(plan.families)]
     if entity.windowed:  # products and product models: a search_after listing, filtered on `updated`
         params = _updated_search(plan.since, plan.until) if plan.scope == "window" else {}
         return [(entity.akeneo_listing, params, True)]
@@ -115,6 +141,12 @@ def _list_sources(engine: Engine, sync_id: str, plan: FetchPlan) -> list[tuple[s
     else:  # family variants, listed per family
         parents = _current_codes(engine, sync_id, "family")
     return [(entity.akeneo_listing.format(parent=quote(code, safe="")), {}, False) for code in parents]
+
+
+def _staged_keys(engine: Engine, sync_id: str, entity_type: str) -> set[str]:
+    with engine.execution_options(iec_read_only=True).connect() as conn:
+        mine = (StagingEntity.sync_id == sync_id) & (StagingEntity.entity_type == entity_type)
+        return set(conn.execute(select(StagingEntity.key).where(mine)).scalars())
 
 
 def _item_path(engine: Engine, entity_type: str, key: str) -> str:
@@ -158,8 +190,13 @@ def fetch(
     entity = get(plan.entity_type)
     stager = Stager(engine, sync_id, plan.entity_type)
     requested = [requested_entity_key(plan.entity_type, k) for k in plan.keys] if plan.scope == "keys" else None
+    stored: list[tuple[str, str]] = []
+    if plan.scope == "families":  # the diff sees a family fetch as named keys: what the store holds there
+        stored = _stored_in_families(engine, plan.entity_type, plan.families)
+        requested = [uuid for uuid, _ in stored]
     deleted = {requested_entity_key(plan.entity_type, k): when for k, when in plan.deleted.items()}
-    stager.begin(plan.mode, plan.scope, requested, (plan.since, plan.until), deleted=deleted or None)
+    scope = "keys" if plan.scope == "families" else plan.scope
+    stager.begin(plan.mode, scope, requested, (plan.since, plan.until), deleted=deleted or None)
     types = attribute_types(engine, sync_id) if entity.has_values else {}
     stats = FetchStats(plan.entity_type, plan.scope)
     page_stager = PageStager(stager, types)
@@ -168,6 +205,13 @@ def fetch(
         stats.missing = _fetch_named(client, engine, plan, page_stager, report)
     else:
         stats.offloaded_pages = _fetch_listings(client, engine, sync_id, plan, page_stager, types, report)
+    if stored:  # held in these families and not listed there any more: moved to another family, or deleted
+        stager.flush()
+        listed = _staged_keys(engine, sync_id, plan.entity_type)
+        unseen = tuple(key for uuid, key in stored if uuid not in listed)
+        if unseen:
+            progress(f"{plan.entity_type}: {len(unseen):,} no longer listed in these families: fetching each")
+            stats.missing = _fetch_named(client, engine, replace(plan, keys=unseen), page_stager, report)
     stager.finish()
     stats.unchanged = stager.unchanged
     stats.fetched, stats.pages, stats.values, stats.sample = (
@@ -194,7 +238,8 @@ class _ProgressReport:
         if now - self.last >= self.every:
             self.last = now
             rate = self.items / max(now - self.started, 1e-6)
-            self.progress(f"{self.entity_type}: {self.items:,} fetched in {self.pages:,} pages ({rate:,.0f}/s)")
+            pages = counted(self.pages, "page")
+            self.progress(f"{self.entity_type}: {self.items:,} fetched in {pages} ({rate:,.0f}/s)")
 
 
 def _fetch_named(

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from iec_pipeline.common.entity_types import ENTITY_TYPES, NAMES
-from iec_pipeline.ingest.jobs import DIFF_ASSET, SYNC_JOB
-from iec_pipeline.ingest.partitions import today_key
+from iec_pipeline.ingest.jobs import DIFF_ASSET, FAMILY_JOB, SYNC_JOB
 from iec_pipeline.ingest.plan import Mode
 
 
@@ -17,16 +16,12 @@ def sync_run_request(
     entity_types: Sequence[str] | None = None,
     keys: Mapping[str, Sequence[str]] | None = None,
     deleted: Mapping[str, Mapping[str, str]] | None = None,
-    partition_key: str | None = None,
-    partition_range: tuple[str, str] | None = None,
     run_key: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> dg.RunRequest:
     """A run of the sync job: the selected types' fetch assets and the diff, all in `mode`.
 
-    A refresh selects the types it names keys (or deletions) of. Without a partition, today's:
-    incremental, full and refresh syncs ignore it (they read the watermark, everything, or keys);
-    a range is one run over several days (what a backfill from the UI launches).
+    A refresh selects the types it names keys (or deletions) of.
     """
     if entity_types is not None:
         unknown = sorted(set(entity_types) - set(NAMES))
@@ -36,12 +31,9 @@ def sync_run_request(
         entity_types = [name for name in NAMES if (keys or {}).get(name) or (deleted or {}).get(name)]
     selected = [e for e in ENTITY_TYPES if entity_types is None or e.name in entity_types]
     run_tags = {"iec/sync-mode": mode, **(tags or {})}
-    if partition_range is not None:
-        run_tags["dagster/asset_partition_range_start"], run_tags["dagster/asset_partition_range_end"] = partition_range
     return dg.RunRequest(
         run_key=run_key,
         job_name=SYNC_JOB,
-        partition_key=None if partition_range is not None else (partition_key or today_key()),
         run_config=sync_run_config(mode, keys, [e.name for e in selected], deleted),
         tags=run_tags,
         asset_selection=[dg.AssetKey(e.asset) for e in selected] + [dg.AssetKey(DIFF_ASSET)],
@@ -64,3 +56,13 @@ def sync_run_config(
             config["deleted"] = dict(deleted[entity.name])
         ops[entity.asset] = {"config": config}
     return {"ops": ops}
+
+
+def family_run_request(family: str, tags: Mapping[str, str] | None = None) -> dg.RunRequest:
+    """A run re-fetching the products and product models of one family partition, then applying
+    them (a backfill of several families from the UI is one such run over their range)."""
+    return dg.RunRequest(
+        job_name=FAMILY_JOB,
+        partition_key=family,
+        tags={"iec/sync-mode": "families", **(tags or {})},
+    )

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from iec_pipeline.ingest.jobs import akeneo_sync_job
-from iec_pipeline.ingest.partitions import today_key
 from iec_pipeline.ingest.requests import sync_run_request
 
 
@@ -15,7 +14,7 @@ from iec_pipeline.ingest.requests import sync_run_request
 )
 def akeneo_incremental_sync(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     when = context.scheduled_execution_time
-    return sync_run_request("incremental", partition_key=today_key(when), run_key=f"incremental:{when.isoformat()}")
+    return sync_run_request("incremental", run_key=f"incremental:{when.isoformat()}")
 
 
 @dg.schedule(
@@ -26,7 +25,7 @@ def akeneo_incremental_sync(context: dg.ScheduleEvaluationContext) -> dg.RunRequ
 )
 def akeneo_nightly_full_sync(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     when = context.scheduled_execution_time
-    return sync_run_request("full", partition_key=today_key(when), run_key=f"full:{when.isoformat()}")
+    return sync_run_request("full", run_key=f"full:{when.isoformat()}")
 
 
 schedules = [akeneo_incremental_sync, akeneo_nightly_full_sync]

@@ -281,3 +281,35 @@ def clear(conn, sync_id: str) -> None:
         ).one() != (sync_id, sync_id):
             statement = statement.where(table.sync_id == sync_id)
         conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class StagedSync:
+    """A sync whose fetches staged something the diff has not applied yet."""
+
+    sync_id: str
+    started_at: datetime
+    types: tuple[str, ...]
+    unfinished: tuple[str, ...]  # types whose fetch has not finished (still going, or died)
+    whole: tuple[str, ...]  # types fetched whole (scope `full`)
+
+
+def staged_syncs(conn) -> list[StagedSync]:
+    """Every sync with staging, oldest first: what a diff may apply."""
+    by_sync: dict[str, list[Any]] = {}
+    columns = (
+        StagingScope.sync_id, StagingScope.entity_type, StagingScope.scope, StagingScope.started_at,
+        StagingScope.finished_at,
+    )  # fmt: skip
+    for scope in conn.execute(select(*columns).order_by(StagingScope.started_at)):
+        by_sync.setdefault(scope.sync_id, []).append(scope)
+    return [
+        StagedSync(
+            sync_id,
+            min(s.started_at for s in scopes),
+            tuple(s.entity_type for s in scopes),
+            tuple(s.entity_type for s in scopes if s.finished_at is None),
+            tuple(s.entity_type for s in scopes if s.scope == "full"),
+        )
+        for sync_id, scopes in by_sync.items()
+    ]

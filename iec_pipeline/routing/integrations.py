@@ -11,6 +11,7 @@ The YAML shape is a contract:
         priority_map: {"*": 150, price: 10, stock_qty: 10, description: 240}
         retry_attempts: 5
         retry_delay_seconds: 30
+        max_backlog_age_seconds: 3600  # the integration asset's backlog check fails past this
         configuration: {...}       # the driver's fields; a secret is written {env: NAME}
 
 Every problem is reported at once, each naming the integration and the field, and never a secret.
@@ -19,6 +20,7 @@ Every problem is reported at once, each naming the integration and the field, an
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +56,8 @@ class IntegrationSpec(BaseModel):
     priority_map: dict[str, int] = Field(default_factory=lambda: {"*": 150})
     retry_attempts: int = Field(default=5, ge=0, le=100)
     retry_delay_seconds: float = Field(default=30.0, ge=0)
+    # The integration asset's `backlog_fresh` check fails when a job waits longer than this.
+    max_backlog_age_seconds: float = Field(default=3600.0, gt=0)
     configuration: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("entity_types")
@@ -124,6 +128,22 @@ def _check_configuration(name: str, driver_class: type[Driver], configuration: d
     return problems
 
 
+def enabled_names(path: Path) -> list[str]:
+    """Names of the integrations the file declares enabled, read without validating them (the graph
+    has an asset per integration even while a secret is missing; the diff reports every problem)."""
+    try:
+        document = yaml.safe_load(path.read_text()) if path.exists() else None
+    except yaml.YAMLError:
+        return []
+    raw = document.get("integrations") if isinstance(document, dict) else None
+    names = [
+        item["name"]
+        for item in raw or []
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item.get("enabled", True) is not False
+    ]
+    return sorted({name for name in names if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name)})
+
+
 def load(path: Path) -> list[LoadedIntegration]:
     """Reads and validates the integrations file; a missing file means no integrations."""
     if not path.exists():
@@ -182,6 +202,7 @@ def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> No
             "priority_map": spec.priority_map,
             "retry_attempts": spec.retry_attempts,
             "retry_delay_seconds": spec.retry_delay_seconds,
+            "max_backlog_age_seconds": spec.max_backlog_age_seconds,
             "configuration": spec.configuration,  # secrets stay {env: NAME} references
             "declared": True,
             "updated_at": now,

@@ -299,6 +299,7 @@ class Integration(Base):
     priority_map: Mapped[dict] = mapped_column(CanonicalJSON)
     retry_attempts: Mapped[int] = mapped_column(Integer)
     retry_delay_seconds: Mapped[float] = mapped_column(Float)
+    max_backlog_age_seconds: Mapped[float] = mapped_column(Float, default=3600.0)
     configuration: Mapped[dict] = mapped_column(CanonicalJSON)
     declared: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the YAML
     updated_at: Mapped[datetime] = mapped_column(DateTime)

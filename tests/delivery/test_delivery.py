@@ -11,7 +11,8 @@ import dagster as dg
 import pytest
 
 from devtools.sample_catalog import product_uuid, v
-from iec_pipeline.delivery.sensor import delivery_requests, delivery_sensor
+from iec_pipeline.delivery.requests import due_requests
+from iec_pipeline.delivery.sensor import delivery_sensor
 from iec_pipeline.launch import run_sync
 from iec_pipeline.store.db import get_engine
 from tests.support import store
@@ -70,7 +71,7 @@ def test_priority_decides_the_queue_and_the_run_tags(akeneo, iec_env, instance, 
     assert (pending["gift-card"]["priority"], pending["gift-card"]["queue"]) == (150, "integrations-normal")
     assert (pending["rain-jacket"]["priority"], pending["rain-jacket"]["queue"]) == (240, "integrations-low")
 
-    requests, _ = delivery_requests(instance, _store_resource())
+    requests = due_requests(instance, _store_resource().engine(), counters={}).requests
     tags = {r.tags["iec/queue"]: r.tags for r in requests}
     assert set(tags) == {"integrations-immediate", "integrations-normal", "integrations-low"}
     assert tags["integrations-immediate"]["dagster/priority"] > tags["integrations-low"]["dagster/priority"]

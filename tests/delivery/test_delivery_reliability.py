@@ -17,7 +17,7 @@ from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.requests import delivery_run_request
 from iec_pipeline.delivery.run import DeliveryConfig, deliver
 from iec_pipeline.delivery.sensor import delivery_sensor
-from iec_pipeline.launch import execute_request, run_sync
+from iec_pipeline.launch import launch, run_sync
 from iec_pipeline.store.db import get_engine
 from tests.support import hooked_driver, store
 from tests.support.delivery import WEBHOOK_SECRET, declare, jobs, webhook
@@ -55,11 +55,11 @@ def test_runs_launched_from_sensor_ticks_deliver_everything(akeneo, iec_env, ins
         if not requests:
             break
         for request in requests:  # launched and executed, as the daemon would, in this process
-            config = request.run_config["ops"]["deliver_mutations"]["config"]
-            launched = delivery_run_request(config["integration"], config["queue"], linger_seconds=0)
-            with execute_request(instance, launched) as result:
-                assert result.success
-                assert result.dagster_run.tags["iec/queue"] == config["queue"]
+            integration, queue = request.tags["iec/integration"], request.tags["iec/queue"]
+            launched = delivery_run_request(integration, queue, linger_seconds=0)
+            result = launch(instance, launched)
+            assert result.success
+            assert instance.get_run_by_id(result.run_id).tags["iec/queue"] == queue
     assert {j["status"] for j in jobs(iec_env)} == {"success"}
     assert len(webhook_target.state.applied) == 49
 
@@ -88,7 +88,7 @@ def test_concurrent_runs_on_one_database_deliver_each_job_once_one_request_per_e
 
     def worker(name: str, queue: str | None) -> None:
         try:
-            deliver(engine, name, DeliveryConfig(integration="shop", queue=queue, batch_size=25, linger_seconds=0))
+            deliver(engine, name, "shop", DeliveryConfig(queue=queue, batch_size=25, linger_seconds=0))
         except BaseException as error:  # surfaced below
             errors.append(error)
 

@@ -55,7 +55,7 @@ def sync(engine, loaded: LoadedIntegration, *changes: tuple[str, str, str, dict,
 
 
 def run(engine, queue: str | None = None, run_id: str = "run-1"):
-    return deliver(engine, run_id, DeliveryConfig(integration="mem", queue=queue, linger_seconds=0, poll_seconds=0.05))
+    return deliver(engine, run_id, "mem", DeliveryConfig(queue=queue, linger_seconds=0, poll_seconds=0.05))
 
 
 def statuses(engine) -> dict[str, str]:

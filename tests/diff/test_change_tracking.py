@@ -253,7 +253,7 @@ def test_the_diff_checks_fail_on_a_broken_store(akeneo, iec_env, instance):
                 " created_at FROM mutations WHERE code = 'gift-card'"
             )
         )
-    results = {r.check_name: r.passed for r in run_checks(engine, sync_id)}
+    results = {r.check_name: r.passed for r in run_checks(engine, [sync_id])}
     assert results == {
         "mutations_reference_entities": False,
         "one_mutation_per_entity": False,

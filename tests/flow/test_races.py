@@ -153,7 +153,7 @@ def test_a_failing_hook_fails_its_mutation_not_the_integration(akeneo, iec_env, 
     spec["driver"] = "hooked"
     declare(iec_env, spec)
     _seeded(akeneo, instance)
-    stats = deliver(get_engine(iec_env.store_url), "run-1", DeliveryConfig(integration="audited", linger_seconds=0))
+    stats = deliver(get_engine(iec_env.store_url), "run-1", "audited", DeliveryConfig(linger_seconds=0))
     assert stats.delivered == 8 and stats.retried == 1  # gift-card vetoed, jeans-slim's hook failed
     jeans = next(j for j in jobs(iec_env) if j["code"] == "jeans-slim")
     assert jeans["status"] == "pending" and "hook failed: KeyError" in jeans["last_error"]

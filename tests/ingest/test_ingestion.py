@@ -6,12 +6,15 @@ import json
 import subprocess
 import sys
 
+import dagster as dg
 import pytest
 from dagster._utils.error import SerializableErrorInfo
 
-from devtools.sample_catalog import generated_products, product_uuid
+from devtools.sample_catalog import generated_products, product_uuid, v
 from iec_pipeline.common.entity_types import ENTITY_TYPES
-from iec_pipeline.launch import failure_message, run_sync
+from iec_pipeline.ingest.partitions import FAMILY_ASSETS, FAMILY_PARTITIONS, NO_FAMILY
+from iec_pipeline.ingest.requests import family_run_request
+from iec_pipeline.launch import failure_message, run_sync, sync_outcome
 from iec_pipeline.store.models import canonical_json
 from tests.conftest import CANARIES
 from tests.support import store
@@ -113,16 +116,38 @@ def test_full_sync_finds_deleted_entities(akeneo, iec_env, instance):
     assert store.values_of(iec_env.store_url, product_uuid("rain-jacket")) == {}
 
 
-def test_backfill_of_a_range_fetches_that_range_in_one_run(akeneo, iec_env, instance):
+def test_after_a_full_sync_every_family_partition_is_materialized(akeneo, iec_env, instance):
     with akeneo.seeder() as seeder:
-        seeder.seed_structure()
-        seeder.patch_products(generated_products(3, 0, updated="2026-02-01T10:00:00+00:00"))
-        seeder.patch_products(generated_products(4, 3, updated="2026-02-02T23:59:59+00:00"))
-        seeder.patch_products(generated_products(5, 7, updated="2026-02-03T00:00:00+00:00"))
-    outcome = run_sync(instance, mode="window", partition_range=("2026-02-01", "2026-02-02"))
+        seeder.seed()
+    assert run_sync(instance, mode="full").success
+    families = {"accessories", "clothing", NO_FAMILY}
+    assert set(instance.get_dynamic_partitions(FAMILY_PARTITIONS.name)) == families
+    for name in FAMILY_ASSETS:
+        assert instance.get_materialized_partitions(dg.AssetKey(name)) == families
+    # An incremental sync keeps its watermark and leaves the partitions alone.
+    assert run_sync(instance, mode="incremental").success
+    assert set(instance.get_dynamic_partitions(FAMILY_PARTITIONS.name)) == families
+
+
+def test_a_family_backfill_resyncs_exactly_that_family_moves_and_deletions_included(akeneo, iec_env, instance):
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+    assert run_sync(instance, mode="full").success
+    before = store.last_mutation_id(iec_env.store_url)
+    with akeneo.seeder() as s:
+        s.upsert("products-uuid", product_uuid("jeans-slim"), {"family": None})  # moved out of clothing
+        s.delete(f"products-uuid/{product_uuid('old-jacket')}")  # deleted from clothing, never announced
+        s.patch_products(generated_products(1))  # new in clothing
+        s.upsert("products-uuid", product_uuid("rain-jacket"), {"values": {"name": [v("Storm jacket", "en_US")]}})
+    outcome = sync_outcome(instance, family_run_request("clothing"))
     assert outcome.success, outcome.errors
-    assert outcome.fetched["product"] == 7
-    assert store.row(iec_env.store_url, "product", "gen-0000008") is None
+    assert outcome.fetched == {"product": 6, "product_model": 3}  # 5 listed in clothing + jeans-slim fetched alone
+    changes = {(m["code"], m["operation"]) for m in store.mutations(iec_env.store_url, since=before)}
+    assert changes == {("jeans-slim", "updated"), ("old-jacket", "deleted"), ("gen-0000000", "created")}
+    assert store.row(iec_env.store_url, "product", "jeans-slim")["family"] is None
+    run = instance.get_run_by_id(outcome.run_id)
+    assert run.job_name == "family_resync" and run.tags["dagster/partition"] == "clothing"
+    assert "clothing" in instance.get_materialized_partitions(dg.AssetKey("akeneo_products_by_family"))
 
 
 def test_token_is_refreshed_before_expiry_and_once_on_401(akeneo, iec_env, instance):

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from devtools.sample_catalog import product_uuid, v
-from iec_pipeline.launch import execute_request, run_sync
+from iec_pipeline.launch import launch, run_sync
 from iec_pipeline.store.db import get_engine
 from iec_pipeline.webhooks.drops import list_drops
 from iec_pipeline.webhooks.events import EVENT_PLATFORM, parse
@@ -88,7 +88,7 @@ def test_drops_wait_for_a_quiet_moment_then_one_run_refreshes_exactly_them(
     assert set(config) == {"akeneo_products", "akeneo_product_models", "akeneo_categories"}
 
     akeneo.proxy.reset()
-    outcome = execute_request(instance, request)
+    outcome = launch(instance, request)
     assert outcome.success
     found = {(m["code"], m["operation"]): m["changed_fields"] for m in store.mutations(iec_env.store_url, since=synced)}
     assert found[("jeans-slim", "updated")] == ["enabled"]
@@ -113,7 +113,7 @@ def test_out_of_order_duplicate_and_stale_events_end_in_the_right_state(akeneo, 
         event("product", "deleted", {"product": {"uuid": product_uuid("rain-jacket")}}, at=earlier),
         event("product", "updated", {"product": {"uuid": product_uuid("rain-jacket")}}),
     )
-    outcome = execute_request(instance, tick(instance).run_requests[0])
+    outcome = launch(instance, tick(instance).run_requests[0])
     assert outcome.success
     found = store.mutations(iec_env.store_url, since=synced)
     assert [(m["code"], m["operation"], m["changed_fields"]) for m in found] == [
@@ -123,14 +123,14 @@ def test_out_of_order_duplicate_and_stale_events_end_in_the_right_state(akeneo, 
     # A deletion event older than what the store fetched since is stale: nothing happens.
     drop(iec_env, event("product", "deleted", {"product": {"uuid": product_uuid("jeans-slim")}}, at=earlier))
     request = tick(instance, cursor="3").run_requests[0]
-    assert execute_request(instance, request).success
+    assert launch(instance, request).success
     assert store.row(iec_env.store_url, "product", "jeans-slim") is not None
 
     # An update event for a product already deleted in Akeneo: the refresh finds it gone.
     with akeneo.seeder() as s:
         s.delete(f"products-uuid/{product_uuid('old-jacket')}")
     drop(iec_env, event("product", "updated", {"product": {"uuid": product_uuid("old-jacket")}}))
-    assert execute_request(instance, tick(instance, cursor="4").run_requests[0]).success
+    assert launch(instance, tick(instance, cursor="4").run_requests[0]).success
     assert store.row(iec_env.store_url, "product", "old-jacket") is None
 
 
@@ -144,5 +144,5 @@ def test_a_burst_of_200_events_is_one_refresh_run(akeneo, iec_env, instance, syn
     assert sorted(result.run_requests[0].run_config["ops"]["akeneo_products"]["config"]["keys"]) == sorted(
         product_uuid(c) for c in codes
     )
-    assert execute_request(instance, result.run_requests[0]).success
+    assert launch(instance, result.run_requests[0]).success
     assert len([d for d in list_drops(iec_env.store_url) if d["status"] == "processed"]) == 200
