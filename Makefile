@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.iec/dagster_home
 PORT ?= 3000
 
-.PHONY: setup demo demo-ui test test-fast ui bench lint postgres clean
+.PHONY: setup demo demo-ui test test-fast ui bench lint postgres chromium clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,11 @@ demo: setup postgres
 demo-ui: setup postgres
 	@$(VENV)/bin/python -m devtools.demo_ui --port $(PORT)
 
-test: setup postgres
+# Headless Chromium for the browser test (Debian's package, installed with apt when missing).
+chromium:
+	@scripts/ensure-chromium >/dev/null
+
+test: setup postgres chromium
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 

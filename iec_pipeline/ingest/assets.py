@@ -1,4 +1,5 @@
-"""Ingestion: one asset per Akeneo entity type, each fetching page by page into staging.
+"""Ingestion: one asset per Akeneo entity type, each fetching page by page into staging, in the
+sync's mode; and products and product models per family partition (see `partitions`).
 
 The assets fetch; they do not touch the store. `catalog_diff` (downstream of all of them)
 applies what they staged, so a failed fetch never leaves a half-applied catalog.
