@@ -56,6 +56,8 @@ def measure(products: int, rounds: int = 2) -> dict:
                 "AKENEO_URL": mock.url,
                 "IEC_DATABASE_URL": f"sqlite:///{work / 'iec.db'}",
                 "DAGSTER_HOME": str(work / "dagster_home"),
+                # No integrations: the sync alone (a `.env` in the working directory must not add one).
+                "IEC_INTEGRATIONS": str(work / "no-integrations.yaml"),
             }
             listing = listing_now(mock.url)
             first = run_timed(iec("sync", "--full", "--json"), env)

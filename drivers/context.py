@@ -63,3 +63,7 @@ class IntegrationContext:
     log: logging.Logger | Any = field(default_factory=lambda: logging.getLogger("iec.driver"))
     clock: Callable[[], float] = time.time
     settings: dict[str, Any] = field(default_factory=dict)  # the integration's non-driver settings
+    # (entity_type, entity_uuid) -> the credentials of that entity's connection to this integration
+    # (e.g. {"secret": ...}), None when it has none: drivers use them instead of the integration's own.
+    # Values come from the environment at delivery time; never log, store or return them.
+    connection_credentials: Callable[[str, str], dict[str, str] | None] = lambda entity_type, entity_uuid: None

@@ -1,7 +1,8 @@
 """The built-in `webhook` driver: POSTs each mutation as signed JSON to a URL.
 
 Headers: `X-IEC-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (the receiver recomputes
-it with the shared secret) and `Idempotency-Key`, stable per mutation and integration, so a
+it with the shared secret, or with the secret of the entity's connection when that connection has its
+own credentials) and `Idempotency-Key`, stable per mutation and integration, so a
 receiver can apply a redelivered mutation (after a crash or a timeout) only once.
 2xx -> success; 408, 429, 5xx, timeouts and network errors -> retryable; other 4xx -> permanent.
 """
@@ -73,6 +74,11 @@ class WebhookDriver(Driver):
             self._client.close()
             self._client = None
 
+    def _secret_for(self, mutation: MutationData, context: IntegrationContext) -> str:
+        """A connection's own `secret` (per-connection credentials) wins over the integration's."""
+        own = context.connection_credentials(mutation.entity_type, mutation.entity_uuid) or {}
+        return own.get("secret") or self.secret
+
     def handle(self, mutation: MutationData, context: IntegrationContext) -> DeliveryResult:
         if self._client is None:
             with self._lock:
@@ -81,7 +87,7 @@ class WebhookDriver(Driver):
         body = orjson.dumps(mutation.model_dump(mode="json"))
         headers = {
             "Content-Type": "application/json",
-            "X-IEC-Signature": signature(self.secret, body),
+            "X-IEC-Signature": signature(self._secret_for(mutation, context), body),
             "Idempotency-Key": idempotency_key(context.integration, mutation.mutation_id),
             "X-IEC-Integration": context.integration,
         }

@@ -12,7 +12,7 @@ from iec_pipeline.assets import assets
 from iec_pipeline.common.settings import Settings, export_defaults
 from iec_pipeline.delivery.assets import dagster_name, integration_asset
 from iec_pipeline.delivery.async_hooks import HOOKS_JOB, async_hooks_job
-from iec_pipeline.delivery.job import DELIVER_JOB, deliver_mutations_job, deliver_now_job, requeue_dead_job
+from iec_pipeline.delivery.job import DELIVER_JOB, deliver_mutations_job, deliver_now_job, replay_job, requeue_dead_job
 from iec_pipeline.ingest.jobs import FAMILY_JOB, SYNC_JOB, sync_jobs
 from iec_pipeline.ingest.schedules import schedules
 from iec_pipeline.resources import resources_for
@@ -31,6 +31,7 @@ def build_definitions(deployment: str, integrations: list[str]) -> dg.Definition
             async_hooks_job,
             *(deliver_now_job(name) for name in integrations),
             *(requeue_dead_job(name) for name in integrations),
+            *(replay_job(name) for name in integrations),
         ],
         schedules=schedules,
         sensors=sensors,

@@ -7,10 +7,14 @@ presets are what an operator launches from the UI, with no config to type.
 """
 
 import dagster as dg
+from pydantic import Field
 
 from iec_pipeline.common.words import counted
 from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.assets import GROUP, asset_name, dagster_name
+from iec_pipeline.diff.replay import parse_since, replay
+from iec_pipeline.routing.integrations import sync_to_store
+from iec_pipeline.routing.resource import IntegrationsResource
 from iec_pipeline.store.resource import StoreResource
 
 DELIVER_JOB = "mutation_delivery"
@@ -56,3 +60,49 @@ def requeue_dead_job(integration: str) -> dg.JobDefinition:
         requeue()
 
     return requeue_job
+
+
+class ReplayConfig(dg.Config):
+    entity_types: list[str] = Field(default_factory=list, description="Only these entity types (empty: all it takes)")
+    since: str | None = Field(default=None, description="Only entities with a mutation since then (ISO 8601)")
+    priority: int | None = Field(default=None, description="The jobs' priority (empty: the integration's `*`)")
+
+
+def replay_job(integration: str) -> dg.JobDefinition:
+    @dg.op(
+        name=f"replay_{dagster_name(integration)}_catalog",
+        description=f"Queues the current catalog for `{integration}`: one job per entity, structure first.",
+        out=dg.Out(dg.Nothing),
+    )
+    def replay_catalog(
+        context: dg.OpExecutionContext, config: ReplayConfig, store: StoreResource, integrations: IntegrationsResource
+    ):
+        declared = integrations.load()
+        loaded = next((i for i in declared if i.name == integration), None)
+        if loaded is None or not loaded.spec.enabled:
+            raise dg.Failure(
+                description=f"integration {integration!r} is not declared enabled in the integrations file"
+            )
+        since = parse_since(config.since) if config.since else None
+        engine = store.engine()
+        with engine.begin() as conn:
+            sync_to_store(conn, declared)
+        result = replay(engine, loaded, config.entity_types or None, since, config.priority, progress=context.log.info)
+        context.log.info(
+            f"{integration}: {counted(result.jobs, 'job')} queued, {counted(result.already_open, 'entity')} "
+            "skipped (a job of theirs is open); the delivery sensor sends them"
+        )
+        by_type = dg.MetadataValue.json(dict(result.by_entity_type))
+        yield dg.Output(None, metadata={"jobs": result.jobs, "already_open": result.already_open, "by_type": by_type})
+
+    @dg.job(
+        name=f"replay_{dagster_name(integration)}",
+        executor_def=dg.in_process_executor,
+        tags={"iec/job": "replay", "iec/integration": integration},
+        description=f"Replay: send the current catalog again to `{integration}` (what `iec integrations replay` "
+        "does); entities with an open job get none.",
+    )
+    def replay_catalog_job():
+        replay_catalog()
+
+    return replay_catalog_job

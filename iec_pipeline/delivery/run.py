@@ -23,6 +23,7 @@ from iec_pipeline.common.faults import crash_point
 from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.mappings import StoreMappings
 from iec_pipeline.routing import integrations
+from iec_pipeline.routing.connections import ConnectionCredentials
 
 PROGRESS_EVERY_SECONDS = 5.0  # progress lines in the run log on long deliveries
 
@@ -113,7 +114,7 @@ class _Batch:
         self.driver = integration.build_driver()
         self.context = IntegrationContext(
             integration=self.spec.name, mappings=StoreMappings(engine, self.spec.name), log=log,
-            settings={"queue": config.queue},
+            settings={"queue": config.queue}, connection_credentials=ConnectionCredentials(engine, self.spec.name, log),
         )  # fmt: skip
         self.after_async = hooks.has_async(integration.driver_class, hooks.SEND_AFTER)
 

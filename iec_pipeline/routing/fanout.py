@@ -2,7 +2,8 @@
 
 Runs inside the diff's transaction, so jobs exist exactly when their mutation does; the
 (mutation_id, integration) unique key makes a repeated fan-out a no-op. Priority and queue: see
-`routing.queues`.
+`routing.queues`; a new job of an entity with pending jobs takes the most urgent of their
+priorities (the claim folds them into its delivery).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from iec_pipeline.common.clock import utcnow
 from iec_pipeline.common.entity_types import BY_NAME, entity_uuid
 from iec_pipeline.routing.integrations import LoadedIntegration
 from iec_pipeline.routing.mutations import read_mutations
-from iec_pipeline.routing.queues import DEFAULT_PRIORITY, resolve_queue
+from iec_pipeline.routing.queues import DEFAULT_PRIORITY, WHOLE_ENTITY, resolve_queue
 from iec_pipeline.store.db import bulk_insert
 from iec_pipeline.store.models import IntegrationConnection, Mutation, MutationJob, Product, ProductModel
 
@@ -36,12 +37,33 @@ MUTATIONS_PER_READ = 5000
 
 
 def _priorities(mutations: pd.DataFrame, priority_map: dict[str, int]) -> pd.Series:
-    """`priority_of` for every mutation at once: explode changed fields, map, take the minimum."""
+    """`priority_of` for every mutation at once: explode changed fields, map, take the minimum; a
+    created or deleted entity weighs `@created` / `@deleted` (else `*`) whatever its fields."""
     default = priority_map.get("*", DEFAULT_PRIORITY)
     fields = mutations[["id", "changed_fields"]].explode("changed_fields")
     fields["priority"] = fields["changed_fields"].map(priority_map).fillna(default)
-    best = fields.groupby("id")["priority"].min()
-    return best.reindex(mutations["id"]).fillna(default).astype(int)
+    best = fields.groupby("id")["priority"].min().reindex(mutations["id"]).fillna(default)
+    operations = mutations.set_index("id")["operation"] if "operation" in mutations else None
+    if operations is not None:
+        for operation in WHOLE_ENTITY:
+            best[operations == operation] = priority_map.get(f"@{operation}", default)
+    return best.astype(int)
+
+
+def _pending_priorities(conn: Connection, integration: str, uuids: list[str]) -> dict[str, int]:
+    """The most urgent priority among each entity's pending jobs: a new job of the entity folds them
+    into its delivery (the claim takes the newest), so it inherits their urgency and queue."""
+    jobs = MutationJob.__table__
+    found: dict[str, int] = {}
+    for chunk in chunks(uuids, 1000):
+        found.update(
+            conn.execute(
+                select(jobs.c.entity_uuid, func.min(jobs.c.priority))
+                .where(jobs.c.integration == integration, jobs.c.status == "pending", jobs.c.entity_uuid.in_(chunk))
+                .group_by(jobs.c.entity_uuid)
+            ).all()
+        )
+    return found
 
 
 def order_key(entity_type: str, uuid: str, code: str) -> str:
@@ -132,6 +154,31 @@ def fan_out(
     return created
 
 
+def queue_for(
+    conn: Connection,
+    integration: LoadedIntegration,
+    sync_id: str,
+    entity_uuids: Sequence[str],
+    priority: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Jobs for ONE integration of the mutations `sync_id` recorded for these entities (a replay, a
+    new connection), at `priority` when given, else at `*`; returns how many."""
+    import pandas as pd
+
+    query = select(Mutation.id, Mutation.entity_type, Mutation.entity_uuid, Mutation.code, Mutation.operation,
+                   Mutation.changed_fields).where(Mutation.sync_id == sync_id)  # fmt: skip
+    created = 0
+    for chunk in chunks(list(entity_uuids), 1000):
+        rows = conn.execute(query.where(Mutation.entity_uuid.in_(chunk)).order_by(Mutation.id)).all()
+        if rows:
+            mutations = pd.DataFrame([tuple(r) for r in rows], columns=list(rows[0]._fields))
+            whole = priority if priority is not None else integration.spec.default_priority()
+            jobs = _job_rows(conn, integration, mutations, now or utcnow(), whole)
+            created += _insert_new(conn, integration.name, jobs)
+    return created
+
+
 def _wanted(conn: Connection, integration: LoadedIntegration, mutations: pd.DataFrame) -> pd.DataFrame:
     """The mutations this integration takes: its entity types, and for `scope: connected` its connections."""
     spec = integration.spec
@@ -149,22 +196,27 @@ def _wanted(conn: Connection, integration: LoadedIntegration, mutations: pd.Data
     return wanted[[key in connected for key in keys]]
 
 
-def _job_rows(conn: Connection, integration: LoadedIntegration, wanted: pd.DataFrame, now: datetime) -> list[tuple]:
-    """One `JOB_COLUMNS` row per wanted mutation: its priority, queue, lock and order keys, hook state."""
+def _job_rows(
+    conn: Connection, integration: LoadedIntegration, wanted: pd.DataFrame, now: datetime, priority: int | None = None
+) -> list[tuple]:
+    """One `JOB_COLUMNS` row per wanted mutation: its priority (`priority` for all, when given), queue,
+    lock and order keys, hook state."""
     spec = integration.spec
-    priorities = _priorities(wanted, spec.priority_map).tolist()
+    by_fields = priority is None
+    priorities = _priorities(wanted, spec.priority_map).tolist() if by_fields else [priority] * len(wanted)
+    pending = _pending_priorities(conn, spec.name, wanted["entity_uuid"].tolist())
     parked = hooks.creation_state(integration.driver_class)
     vetoes = _creation_vetoes(conn, integration, wanted["id"].tolist())
     locks = _lock_keys(conn, wanted)
     columns = wanted[["id", "entity_type", "entity_uuid", "code", "operation"]].itertuples(index=False)
     rows = []
     for (mutation_id, entity_type, uuid, code, operation), priority in zip(columns, priorities, strict=True):
-        mutation_id, priority = int(mutation_id), int(priority)
+        mutation_id, priority = int(mutation_id), min(int(priority), pending.get(uuid, int(priority)))
         veto = vetoes.get(mutation_id)
         rows.append((
             mutation_id, spec.name, entity_type, uuid, locks[mutation_id], order_key(entity_type, uuid, code),
             BY_NAME[entity_type].rank, code, operation, "superseded" if veto else "pending", priority,
-            resolve_queue(priority), 0, now, now, now, parked, veto, now if veto else None,
+            resolve_queue(priority, integration.queue_map), 0, now, now, now, parked, veto, now if veto else None,
         ))  # fmt: skip
     return rows
 

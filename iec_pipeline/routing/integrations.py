@@ -8,12 +8,19 @@ The YAML shape is a contract:
         enabled: true
         entity_types: [attribute, attribute_option, family, category, product_model, product]
         scope: all                 # or: connected (only entities listed in integration_connections)
-        priority_map: {"*": 150, price: 10, stock_qty: 10, description: 240}
+        on_disconnect: keep        # or: delete (a disconnected entity is deleted from the target)
+        priority_map: {"*": 150, price: 10, stock_qty: 10, description: 240, "@created": 150, "@deleted": 150}
         retry_attempts: 5
         retry_delay_seconds: 30
         max_backlog_age_seconds: 3600  # the integration asset's backlog check fails past this
         configuration: {...}       # the driver's fields; a secret is written {env: NAME}
 
+    queue_map:                     # optional; the default: a priority <= 50 goes to integrations-immediate,
+      integrations-immediate: 50   # <= 200 normal, <= 250 low, and anything past them low too
+      integrations-normal: 200
+      integrations-low: 250
+
+`priority_map` weighs changed fields; `@created` and `@deleted` weigh new and deleted entities (else `*`).
 Every problem is reported at once, each naming the integration and the field, and never a secret.
 """
 
@@ -21,19 +28,21 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from drivers import registry
 from drivers.base import Driver
 from drivers.models import ENTITY_TYPES
 from iec_pipeline.common.clock import utcnow
+from iec_pipeline.routing.queues import DEFAULT_QUEUE_MAP, queue_map_problems
 from iec_pipeline.store.models import Integration
 
 
@@ -53,6 +62,7 @@ class IntegrationSpec(BaseModel):
     enabled: bool = True
     entity_types: list[str] = Field(default_factory=lambda: list(ENTITY_TYPES))
     scope: Literal["all", "connected"] = "all"
+    on_disconnect: Literal["keep", "delete"] = "keep"  # what `iec connections remove` does in the target
     priority_map: dict[str, int] = Field(default_factory=lambda: {"*": 150})
     retry_attempts: int = Field(default=5, ge=0, le=100)
     retry_delay_seconds: float = Field(default=30.0, ge=0)
@@ -76,6 +86,7 @@ class IntegrationSpec(BaseModel):
 class LoadedIntegration:
     spec: IntegrationSpec
     driver_class: type[Driver]
+    queue_map: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_QUEUE_MAP))  # the file's, shared
 
     @property
     def name(self) -> str:
@@ -154,7 +165,8 @@ def load(path: Path) -> list[LoadedIntegration]:
         raise IntegrationConfigError([f"{path}: not valid YAML: {error}"]) from None
     if not isinstance(document, dict) or not isinstance(document.get("integrations", []), list):
         raise IntegrationConfigError([f"{path}: expected a mapping with a list under `integrations:`"])
-    problems: list[str] = []
+    queue_map = document.get("queue_map", DEFAULT_QUEUE_MAP)
+    problems: list[str] = queue_map_problems(queue_map)
     loaded: list[LoadedIntegration] = []
     seen: set[str] = set()
     for index, raw in enumerate(document.get("integrations") or []):
@@ -180,16 +192,18 @@ def load(path: Path) -> list[LoadedIntegration]:
             handled = ", ".join(unsupported)
             problems.append(f"integration {spec.name!r}: entity_types: {spec.driver!r} does not handle {handled}")
         problems += _check_configuration(spec.name, driver_class, spec.configuration)
-        loaded.append(LoadedIntegration(spec, driver_class))
+        loaded.append(LoadedIntegration(spec, driver_class, queue_map))
     if problems:
         raise IntegrationConfigError(problems)
     return loaded
 
 
 def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> None:
-    """Upserts the declared integrations; one no longer declared is disabled, its history kept."""
+    """Upserts the declared integrations; one no longer declared is disabled, its history kept. An
+    integration disabled then enabled again remembers since when it missed changes (`missed_since`)."""
     now = utcnow()
-    existing = {name for (name,) in conn.execute(select(Integration.name))}
+    table = Integration.__table__
+    existing = {row.name: row for row in conn.execute(select(table.c.name, table.c.enabled, table.c.disabled_at))}
     declared = set()
     for item in integrations:
         spec = item.spec
@@ -199,6 +213,7 @@ def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> No
             "enabled": spec.enabled,
             "entity_types": spec.entity_types,
             "scope": spec.scope,
+            "on_disconnect": spec.on_disconnect,
             "priority_map": spec.priority_map,
             "retry_attempts": spec.retry_attempts,
             "retry_delay_seconds": spec.retry_delay_seconds,
@@ -207,16 +222,28 @@ def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> No
             "declared": True,
             "updated_at": now,
         }
-        if spec.name in existing:
-            conn.execute(update(Integration).where(Integration.name == spec.name).values(**row))
-        else:
-            conn.execute(insert(Integration).values(name=spec.name, **row))
-    gone = existing - declared
+        before = existing.get(spec.name)
+        if before is None:
+            conn.execute(insert(Integration).values(name=spec.name, disabled_at=None if spec.enabled else now, **row))
+            continue
+        if before.enabled and not spec.enabled:
+            row["disabled_at"] = now
+        elif spec.enabled and not before.enabled:
+            row["disabled_at"] = None
+            if before.disabled_at is not None:  # the earliest gap wins until a replay covers it
+                row["missed_since"] = func.coalesce(table.c.missed_since, before.disabled_at)
+        conn.execute(update(Integration).where(Integration.name == spec.name).values(**row))
+    gone = sorted(set(existing) - declared)
     if gone:
         conn.execute(
             update(Integration)
-            .where(Integration.name.in_(sorted(gone)))
-            .values(enabled=False, declared=False, updated_at=now)
+            .where(Integration.name.in_(gone))
+            .values(
+                enabled=False,
+                declared=False,
+                updated_at=now,
+                disabled_at=func.coalesce(table.c.disabled_at, now),
+            )
         )
 
 

@@ -296,12 +296,17 @@ class Integration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     entity_types: Mapped[list] = mapped_column(CanonicalJSON)
     scope: Mapped[str] = mapped_column(String(20))  # all | connected
+    on_disconnect: Mapped[str] = mapped_column(String(10), default="keep")  # keep | delete
     priority_map: Mapped[dict] = mapped_column(CanonicalJSON)
     retry_attempts: Mapped[int] = mapped_column(Integer)
     retry_delay_seconds: Mapped[float] = mapped_column(Float)
     max_backlog_age_seconds: Mapped[float] = mapped_column(Float, default=3600.0)
     configuration: Mapped[dict] = mapped_column(CanonicalJSON)
     declared: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the YAML
+    # Disabled (or no longer declared) since then: no jobs are made for it meanwhile.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Enabled again after missing changes from then on, until a replay covers them.
+    missed_since: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -315,6 +320,8 @@ class IntegrationConnection(Base):
     entity_type: Mapped[str] = mapped_column(String(30))
     entity_uuid: Mapped[str] = mapped_column(String(36))
     code: Mapped[str] = mapped_column(String(511))
+    # The connection's own credentials: environment variables PREFIX_<NAME>, read at delivery, never stored.
+    credentials_env: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from iec_pipeline.common.clock import iso_utc
 from iec_pipeline.common.entity_types import ENTITY_TYPES
 from iec_pipeline.store.db import read_engine
-from iec_pipeline.store.models import Mutation, MutationJob, SyncState, entity_table
+from iec_pipeline.store.models import Integration, Mutation, MutationJob, SyncState, entity_table
 
 
 def store_status(url: str) -> dict[str, Any]:
@@ -27,11 +28,40 @@ def store_status(url: str) -> dict[str, Any]:
             }
             for row in conn.execute(select(SyncState))
         }
+        missed = missed_changes(conn)
     return {
         "store": store,
         "mutations": {"total": sum(by_operation.values()), "last_id": last_id, **by_operation},
         "sync_state": state,
+        "missed_by_integrations": missed,
     }
+
+
+def missed_changes(conn, enabled_again: Iterable[str] = ()) -> dict[str, str]:
+    """Integrations that missed changes while disabled, and how to catch up: those the store knows
+    enabled again (`missed_since`), and `enabled_again` ones (enabled in the file, still disabled here)."""
+    table = Integration.__table__
+    rows = conn.execute(
+        select(table.c.name, table.c.entity_types, table.c.missed_since, table.c.disabled_at).where(
+            or_(
+                and_(table.c.enabled.is_(True), table.c.missed_since.is_not(None)),
+                and_(table.c.name.in_(list(enabled_again)), table.c.disabled_at.is_not(None)),
+            )
+        )
+    ).all()
+    report = {}
+    for name, entity_types, missed_since, disabled_at in rows:
+        since = min(filter(None, (missed_since, disabled_at)))
+        changes = conn.execute(
+            select(func.count()).where(Mutation.created_at >= since, Mutation.entity_type.in_(entity_types or []))
+        ).scalar_one()
+        if changes:
+            when = iso_utc(since)
+            report[name] = (
+                f"missed {changes:,} change(s) while disabled since {when}: "
+                f"iec integrations replay {name} --since {when}"
+            )
+    return report
 
 
 def list_mutations(

@@ -21,11 +21,13 @@ class Received:
     body: dict[str, Any]
     status: int
     at: float
+    signer: str = "integration"  # whose secret signed it: the integration's, or a connection's label
 
 
 @dataclass
 class WebhookTargetState:
     secret: str
+    connection_secrets: dict[str, str] = field(default_factory=dict)  # label -> a connection's own secret
     requests: list[Received] = field(default_factory=list)
     effects: Counter = field(default_factory=Counter)  # idempotency key -> times applied (must stay 1)
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> body
@@ -56,8 +58,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         state = self.state
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        expected = "sha256=" + hmac.new(state.secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, self.headers.get("X-IEC-Signature", "")):
+        signers = {"integration": state.secret, **state.connection_secrets}
+        given = self.headers.get("X-IEC-Signature", "")
+        signer = next(
+            (label for label, secret in signers.items()
+             if hmac.compare_digest("sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(), given)),
+            None,
+        )  # fmt: skip
+        if signer is None:
             with state.lock:
                 state.bad_signatures += 1
             return self._answer(401, b'{"error": "bad signature"}')
@@ -72,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(state.delay)
             status = state.respond(body) or 200
             with state.lock:
-                state.requests.append(Received(key, body, status, time.monotonic()))
+                state.requests.append(Received(key, body, status, time.monotonic(), signer))
                 if status < 300 and key not in state.applied:
                     state.applied[key] = body
                     state.effects[key] += 1

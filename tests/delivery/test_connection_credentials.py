@@ -1,0 +1,58 @@
+"""A connection's own credentials: read from the environment at delivery, used by the driver (the
+webhook driver signs that entity's deliveries with the connection's secret), and found nowhere else."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from iec_pipeline.launch import run_sync
+from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
+
+CONNECTION_SECRET = "canary-connection-secret-4e1d9b"
+
+
+def iec(iec_env, *args: str) -> subprocess.CompletedProcess:
+    env = {**iec_env.env, "PATH": "/usr/bin:/bin", "HOOK_SECRET": WEBHOOK_SECRET, "B2B_ACME_SECRET": CONNECTION_SECRET}
+    return subprocess.run([sys.executable, "-m", "iec_pipeline.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def _files_containing(root: Path, needle: bytes) -> list[str]:
+    return [str(path) for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
+
+
+def test_a_connection_secret_signs_its_entity_and_appears_nowhere(
+    akeneo, iec_env, instance, webhook_target, monkeypatch, tmp_path, capfd
+):
+    monkeypatch.setenv("B2B_ACME_SECRET", CONNECTION_SECRET)  # the delivery runs in this process
+    webhook_target.state.connection_secrets["acme"] = CONNECTION_SECRET
+    declare(iec_env, webhook("b2b", webhook_target.url, entity_types=["product"], scope="connected"))
+    with akeneo.seeder() as seeder:
+        seeder.seed()
+    assert run_sync(instance, mode="full").success
+
+    refused = iec(iec_env, "connections", "add", "b2b", "product", "gift-card", "--credentials-env", "B2B_NOBODY")
+    assert refused.returncode == 2 and "no environment variable B2B_NOBODY_<NAME> is set" in refused.stderr
+    outputs = [
+        iec(iec_env, "connections", "add", "b2b", "product", "jeans-slim", "--credentials-env", "B2B_ACME"),
+        iec(iec_env, "connections", "add", "b2b", "product", "rain-jacket"),
+        iec(iec_env, "connections", "list", "--json"),
+    ]
+    assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
+    listed = {row["code"]: row["credentials_env"] for row in json.loads(outputs[-1].stdout)}
+    assert listed == {"jeans-slim": "B2B_ACME", "rain-jacket": None}  # the prefix, never the value
+    deliver(iec_env, instance)
+    assert {j["code"] for j in jobs(iec_env, status="success")} == {"jeans-slim", "rain-jacket"}
+    signers = {r.body["code"]: r.signer for r in webhook_target.state.requests}
+    assert signers == {"jeans-slim": "acme", "rain-jacket": "integration"}
+    assert webhook_target.state.bad_signatures == 0
+
+    needle = CONNECTION_SECRET.encode()
+    assert not any(CONNECTION_SECRET in o.stdout + o.stderr for o in outputs)
+    captured = capfd.readouterr()
+    assert CONNECTION_SECRET not in captured.out + captured.err
+    assert _files_containing(iec_env.dagster_home, needle) == []  # runs, event logs, compute logs
+    assert _files_containing(tmp_path, needle) == []  # the store, the integrations file, everything else
