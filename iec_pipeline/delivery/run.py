@@ -114,7 +114,7 @@ class _Batch:
         self.driver = integration.build_driver()
         self.context = IntegrationContext(
             integration=self.spec.name, mappings=StoreMappings(engine, self.spec.name), log=log,
-            settings={"queue": config.queue}, connection_credentials=ConnectionCredentials(engine, self.spec.name, log),
+            settings={"queue": config.queue}, connection_credentials=ConnectionCredentials(engine, self.spec.name),
         )  # fmt: skip
         self.after_async = hooks.has_async(integration.driver_class, hooks.SEND_AFTER)
 

@@ -50,10 +50,9 @@ class ConnectionCredentials:
     """`IntegrationContext.connection_credentials` for one integration: the store says which prefix
     an entity's connection has; the values are read from the environment when asked, never kept."""
 
-    def __init__(self, engine: Engine, integration: str, log: Any = None) -> None:
-        self.engine, self.integration, self.log = engine, integration, log
+    def __init__(self, engine: Engine, integration: str) -> None:
+        self.engine, self.integration = engine, integration
         self._prefixes: dict[tuple[str, str], str | None] = {}
-        self._warned: set[str] = set()
 
     def __call__(self, entity_type: str, entity_uuid: str) -> dict[str, str] | None:
         key = (entity_type, entity_uuid)
@@ -71,10 +70,12 @@ class ConnectionCredentials:
         if not prefix:
             return None
         found = credentials_from_env(prefix)
-        if not found and prefix not in self._warned and self.log is not None:
-            self._warned.add(prefix)
-            self.log.warning(f"{self.integration}: connection credentials {prefix}_* are not set; using its own")
-        return found or None
+        if not found:  # never fall back to other credentials: the delivery fails (and is retried) saying why
+            raise LookupError(
+                f"{self.integration}: the connection of {entity_type} {entity_uuid} has credentials {prefix}_*, "
+                "and none is set in this process's environment"
+            )
+        return found
 
 
 def add(

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from iec_pipeline.launch import run_sync
+from devtools.sample_catalog import product_uuid, v
+from iec_pipeline.launch import deliver_due, run_sync
+from iec_pipeline.store.db import get_engine
 from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
 
 CONNECTION_SECRET = "canary-connection-secret-4e1d9b"
@@ -56,3 +58,12 @@ def test_a_connection_secret_signs_its_entity_and_appears_nowhere(
     assert CONNECTION_SECRET not in captured.out + captured.err
     assert _files_containing(iec_env.dagster_home, needle) == []  # runs, event logs, compute logs
     assert _files_containing(tmp_path, needle) == []  # the store, the integrations file, everything else
+
+    # Without its variables, the connection's entity is not signed with another secret: it fails, retryable.
+    monkeypatch.delenv("B2B_ACME_SECRET")
+    with akeneo.seeder() as s:
+        s.upsert("products-uuid", product_uuid("jeans-slim"), {"values": {"name": [v("Skinny", "en_US")]}})
+    assert run_sync(instance, mode="full").success
+    deliver_due(instance, get_engine(iec_env.store_url))
+    (waiting,) = jobs(iec_env, status="pending")
+    assert waiting["code"] == "jeans-slim" and "credentials B2B_ACME_*" in waiting["last_error"]
