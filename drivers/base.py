@@ -16,7 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from drivers.context import IntegrationContext
-from drivers.models import DeliveryResult, MutationData
+from drivers.models import DeliveryResult, MutationData, PlannedCall
 
 SECRET_MARK = {"secret": True}
 Secret = Annotated[str, Field(json_schema_extra=SECRET_MARK)]
@@ -39,6 +39,10 @@ class Hook:
 
 class HookVeto(Exception):
     """Raised by a sync hook to stop a delivery; the job ends `superseded` with this reason."""
+
+
+class NotSupported(Exception):
+    """An optional operation (`plan`, `verify`) this driver does not offer."""
 
 
 class Driver(dg.ConfigurableResource):
@@ -82,6 +86,11 @@ class Driver(dg.ConfigurableResource):
             return [safe(m) for m in mutations]
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(mutations))) as pool:
             return list(pool.map(safe, mutations))
+
+    def plan(self, mutations: Sequence[MutationData], context: IntegrationContext) -> list[PlannedCall]:
+        """The requests delivering `mutations` would make, WITHOUT making any: no request leaves, no
+        mapping changes (a dry run). Optional: the default says it is not supported."""
+        raise NotSupported(f"driver {self.name} does not plan deliveries (dry run not supported)")
 
     @classmethod
     def secret_fields(cls) -> list[str]:

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from iec_pipeline.common.entity_types import NAMES as ENTITY_TYPES
 from iec_pipeline.common.entity_types import entity_uuid
 
-__all__ = ["ENTITY_TYPES", "DeliveryResult", "MappingData", "MutationData", "Operation", "entity_uuid"]
+__all__ = [
+    "ENTITY_TYPES", "DeliveryResult", "MappingData", "MutationData", "Operation", "PlannedCall", "entity_uuid",
+]  # fmt: skip
 
 Operation = Literal["created", "updated", "deleted"]
 
@@ -48,6 +50,18 @@ class MappingData(BaseModel):
     integration: str
     external_id: str | None = None
     external_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlannedCall(BaseModel):
+    """One request a delivery would make (a dry run): never a secret, only a digest of the body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mutation_id: int
+    method: str
+    target: str  # where: a URL without credentials or query, or an API path
+    why: str
+    body_sha256: str | None = None  # of the body as it would be sent, secrets redacted
 
 
 class DeliveryResult(BaseModel):

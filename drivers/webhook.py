@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ from pydantic import Field, PrivateAttr
 
 from drivers.base import Driver, Secret
 from drivers.context import IntegrationContext
-from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
+from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData, PlannedCall
 
 RETRYABLE = frozenset({408, 425, 429})
 
@@ -78,6 +79,17 @@ class WebhookDriver(Driver):
         """A connection's own `secret` (per-connection credentials) wins over the integration's."""
         own = context.connection_credentials(mutation.entity_type, mutation.entity_uuid) or {}
         return own.get("secret") or self.secret
+
+    def plan(self, mutations: Sequence[MutationData], context: IntegrationContext) -> list[PlannedCall]:
+        """One POST per mutation; the body is the mutation itself (the signature is left out)."""
+        return [
+            PlannedCall(
+                mutation_id=m.mutation_id, method="POST", target=_where(self.url),
+                why=f"{m.operation} {m.entity_type} {m.code}",
+                body_sha256=hashlib.sha256(orjson.dumps(m.model_dump(mode="json"))).hexdigest(),
+            )  # fmt: skip
+            for m in mutations
+        ]
 
     def handle(self, mutation: MutationData, context: IntegrationContext) -> DeliveryResult:
         if self._client is None:

@@ -13,6 +13,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", action="store_true", help="keep going through scheduled retries until no job is open")
     p.add_argument("--integration", metavar="NAME", help="only this integration")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="give up waiting after S seconds (600)")
+    p.add_argument(
+        "--dry-run", action="store_true",
+        help="print the requests due jobs would make (each driver's plan) and change nothing: no request leaves, "
+        "no job changes state",
+    )  # fmt: skip
+    p.add_argument(
+        "--json", action="store_true",
+        help='with --dry-run: {"integrations": {NAME: {"jobs", "supported", "calls": [{mutation_id, method, '
+        'target, why, body_sha256}]}}}',
+    )  # fmt: skip
     p.set_defaults(handler=deliver)
 
     p = sub.add_parser("jobs", help="mutation jobs (one per mutation and integration)")
@@ -30,7 +40,31 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=jobs)
 
 
+def dry_run(args: argparse.Namespace) -> int:
+    from iec_pipeline.delivery.dry_run import dry_run as plan_due
+    from iec_pipeline.store.db import get_engine
+
+    engine = get_engine(store_url())
+    declared = [i for i in integrations_or_exit() if i.spec.enabled and args.integration in (None, i.name)]
+    if args.integration and not declared:
+        print(f"iec deliver: no enabled integration {args.integration!r}", file=sys.stderr)
+        return 2
+    runs = [plan_due(engine, integration) for integration in declared]
+    if args.json:
+        print_json({"integrations": {r.integration: r.as_json() for r in runs}})
+        return 0
+    for r in runs:
+        state = f"{r.jobs} due job(s)" + (f"; {r.not_supported}" if r.not_supported else f", {len(r.calls)} call(s)")
+        print(f"{r.integration}: {state}")
+        for call in r.calls:
+            print(f"  {call.method:<6} {call.target}  {call.why}  (mutation {call.mutation_id})")
+    print("dry run: nothing was sent and no job changed")
+    return 0
+
+
 def deliver(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return dry_run(args)
     from iec_pipeline.launch import deliver_due
     from iec_pipeline.routing.integrations import sync_to_store
     from iec_pipeline.store.db import get_engine

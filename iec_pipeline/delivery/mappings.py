@@ -85,3 +85,31 @@ class StoreMappings:
     def delete(self, entity_type: str, entity_uuid: str) -> None:
         with self.engine.begin() as conn:
             delete_mapping(conn, self.integration, entity_type, entity_uuid)
+
+
+class DryRunMappings(StoreMappings):
+    """The store's mappings for reading; what a dry run would record stays in memory."""
+
+    def __init__(self, engine: Engine, integration: str) -> None:
+        super().__init__(engine, integration)
+        self.written: dict[tuple[str, str], MappingData | None] = {}
+
+    def find_many(self, entity_type: str, entity_uuids: list[str]) -> dict[str, MappingData]:
+        found = super().find_many(entity_type, [u for u in entity_uuids if (entity_type, u) not in self.written])
+        for uuid in entity_uuids:
+            if (entity_type, uuid) in self.written and (mapping := self.written[(entity_type, uuid)]) is not None:
+                found[uuid] = mapping
+        return found
+
+    def save(
+        self, entity_type: str, entity_uuid: str, external_id: str | None, external_data: dict | None = None
+    ) -> MappingData:
+        mapping = MappingData(
+            entity_type=entity_type, entity_uuid=entity_uuid, integration=self.integration,
+            external_id=external_id, external_data=external_data or {},
+        )  # fmt: skip
+        self.written[(entity_type, entity_uuid)] = mapping
+        return mapping
+
+    def delete(self, entity_type: str, entity_uuid: str) -> None:
+        self.written[(entity_type, entity_uuid)] = None
