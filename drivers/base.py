@@ -16,7 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from drivers.context import IntegrationContext
-from drivers.models import DeliveryResult, MutationData, PlannedCall
+from drivers.models import DeliveryResult, Drift, MutationData, PlannedCall
 
 SECRET_MARK = {"secret": True}
 Secret = Annotated[str, Field(json_schema_extra=SECRET_MARK)]
@@ -91,6 +91,11 @@ class Driver(dg.ConfigurableResource):
         """The requests delivering `mutations` would make, WITHOUT making any: no request leaves, no
         mapping changes (a dry run). Optional: the default says it is not supported."""
         raise NotSupported(f"driver {self.name} does not plan deliveries (dry run not supported)")
+
+    def verify(self, entities: Sequence[MutationData], context: IntegrationContext) -> list[Drift]:
+        """What the target holds that differs from `entities` (their current state as the store holds
+        it), read back with GETs only; and what it holds that the store does not. Optional."""
+        raise NotSupported(f"driver {self.name} cannot read its target back (drift check not supported)")
 
     @classmethod
     def secret_fields(cls) -> list[str]:

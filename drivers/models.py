@@ -11,7 +11,8 @@ from iec_pipeline.common.entity_types import NAMES as ENTITY_TYPES
 from iec_pipeline.common.entity_types import entity_uuid
 
 __all__ = [
-    "ENTITY_TYPES", "DeliveryResult", "MappingData", "MutationData", "Operation", "PlannedCall", "entity_uuid",
+    "ENTITY_TYPES", "DeliveryResult", "Drift", "MappingData", "MutationData", "Operation", "PlannedCall",
+    "entity_uuid",
 ]  # fmt: skip
 
 Operation = Literal["created", "updated", "deleted"]
@@ -62,6 +63,21 @@ class PlannedCall(BaseModel):
     target: str  # where: a URL without credentials or query, or an API path
     why: str
     body_sha256: str | None = None  # of the body as it would be sent, secrets redacted
+
+
+class Drift(BaseModel):
+    """One way the target differs from the store (a drift check): `missing` (the target lacks the
+    entity), `extra` (the target has one the store does not), `different` (a field's value)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entity_type: str
+    code: str
+    kind: Literal["missing", "extra", "different"]
+    scope: str | None = None  # the target's scope (a Magento store view), when it has scopes
+    field: str | None = None
+    ours: Any = None
+    theirs: Any = None
 
 
 class DeliveryResult(BaseModel):

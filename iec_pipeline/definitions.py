@@ -10,9 +10,17 @@ import dagster as dg
 
 from iec_pipeline.assets import assets
 from iec_pipeline.common.settings import Settings, export_defaults
-from iec_pipeline.delivery.assets import dagster_name, integration_asset
+from iec_pipeline.delivery.assets import asset_name, dagster_name, integration_asset
 from iec_pipeline.delivery.async_hooks import HOOKS_JOB, async_hooks_job
-from iec_pipeline.delivery.job import DELIVER_JOB, deliver_mutations_job, deliver_now_job, replay_job, requeue_dead_job
+from iec_pipeline.delivery.job import (
+    DELIVER_JOB,
+    deliver_mutations_job,
+    deliver_now_job,
+    replay_job,
+    requeue_dead_job,
+    verify_schedule,
+)
+from iec_pipeline.delivery.verify import drift_check
 from iec_pipeline.ingest.jobs import FAMILY_JOB, SYNC_JOB, sync_jobs
 from iec_pipeline.ingest.schedules import schedules
 from iec_pipeline.resources import resources_for
@@ -25,6 +33,7 @@ def build_definitions(deployment: str, integrations: list[str]) -> dg.Definition
     preset jobs per enabled integration."""
     return dg.Definitions(
         assets=[*assets, *(integration_asset(name) for name in integrations)],
+        asset_checks=[drift_check(name, dg.AssetKey(asset_name(name))) for name in integrations],
         jobs=[
             *sync_jobs,
             deliver_mutations_job,
@@ -33,7 +42,7 @@ def build_definitions(deployment: str, integrations: list[str]) -> dg.Definition
             *(requeue_dead_job(name) for name in integrations),
             *(replay_job(name) for name in integrations),
         ],
-        schedules=schedules,
+        schedules=[*schedules, *(verify_schedule(name) for name in integrations)],
         sensors=sensors,
         resources=resources_for(deployment),
     )

@@ -27,8 +27,10 @@ from drivers.magento2.client import MagentoClient, MagentoError
 from drivers.magento2.common import Env, failure
 from drivers.magento2.config import Magento2Config
 from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP, MappingSettings, Unresolved
+from drivers.magento2.plan import SITE, plan_mutations
 from drivers.magento2.refs import MappingRefs
-from drivers.models import ENTITY_TYPES, DeliveryResult, MutationData
+from drivers.magento2.verify import verify_products
+from drivers.models import ENTITY_TYPES, DeliveryResult, Drift, MutationData, PlannedCall
 
 __all__ = ["MagentoClient", "MagentoError", "Magento2Driver"]
 
@@ -57,6 +59,7 @@ class Magento2Driver(Magento2Config):
     _client: MagentoClient | None = PrivateAttr(default=None)
     _site: tuple[dict[str, int], str] | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _site_kept: bool = PrivateAttr(default=False)
 
     # --------------------------------------------------------------------------- lifecycle
 
@@ -72,6 +75,7 @@ class Magento2Driver(Magento2Config):
                     max_connections=self.max_concurrency,
                 )
             self._site = None  # store views are read again at the first batch
+            self._site_kept = False
 
     def close(self) -> None:
         with self._lock:
@@ -119,9 +123,37 @@ class Magento2Driver(Magento2Config):
             for i, r in enumerate(results)
         ]
 
-    def _env(self, context: IntegrationContext) -> Env:
+    def plan(self, mutations: Sequence[MutationData], context: IntegrationContext) -> list[PlannedCall]:
+        """The requests delivering `mutations` would make, from the mappings alone (`plan` module)."""
+        site = context.mappings.find(*SITE)
+        known = site.external_data if site is not None else {}
+        settings = self.mapping_settings(known.get("weight_unit") or "kgs")
+        env = Env(
+            client=None,  # type: ignore[arg-type]  # a plan makes no request
+            settings=settings,
+            store_ids=dict(known.get("store_ids") or {}),
+            refs=MappingRefs(context.mappings, settings),
+            context=context,
+            on_delete=self.on_delete,
+            category_root_id=self.category_root_id,
+        )
+        return plan_mutations(mutations, env)
+
+    def verify(self, entities: Sequence[MutationData], context: IntegrationContext) -> list[Drift]:
+        """Products read back from Magento (GETs only) and compared per store view (`verify` module)."""
+        if self._client is None:
+            self.open(context)
+        return verify_products(entities, self._env(context, keep_site=False))
+
+    def _env(self, context: IntegrationContext, keep_site: bool = True) -> Env:
         assert self._client is not None
         store_ids, weight_unit = self._site_info(self._client)
+        if keep_site and not self._site_kept:  # what a dry run needs to build the same bodies without asking Magento
+            site = {"store_ids": store_ids, "weight_unit": weight_unit}
+            kept = context.mappings.find(*SITE)
+            if kept is None or kept.external_data != site:
+                context.mappings.save(*SITE, None, site)
+            self._site_kept = True
         settings = self.mapping_settings(weight_unit)
         return Env(
             client=self._client,

@@ -32,6 +32,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--priority", type=int, metavar="N", help="the jobs' priority (default: the integration's `*`)")
     p.add_argument("--json", action="store_true", help='{"jobs": N, "by_entity_type": {...}, "already_open": N}')
     p.set_defaults(handler=replay)
+    p = isub.add_parser(
+        "verify",
+        help="read the integration's target back (GETs only) and report what differs from the store",
+        description="Drift per entity and store view: missing, extra, or different fields with both values. "
+        "--repair queues jobs that send the store's state again (extras are only reported).",
+    )
+    p.add_argument("integration", metavar="NAME")
+    p.add_argument("--entity-type", action="append", choices=NAMES, metavar="TYPE", help="only these types (repeat)")
+    p.add_argument("--sample", type=int, metavar="N", help="check only the first N entities of each type")
+    p.add_argument("--repair", action="store_true", help="queue jobs that restore the store's state in the target")
+    p.add_argument(
+        "--json", action="store_true",
+        help='{"integration", "checked", "supported", "counts": {"missing", "extra", "different"}, '
+        '"drift": [{entity_type, code, kind, scope, field, ours, theirs}], "repaired"}',
+    )  # fmt: skip
+    p.set_defaults(handler=verify)
 
     p = sub.add_parser(
         "drivers", help="installed drivers (entry points iec.drivers): entity types, hooks, configuration"
@@ -119,6 +135,39 @@ def replay(args: argparse.Namespace) -> int:
         print(f"replay of {integration.name}: {result.jobs:,} job(s) queued"
               + (f", {result.already_open:,} entities skipped (a job of theirs is open)" if result.already_open else "")
               + "; `iec deliver --wait` or the delivery sensor sends them")  # fmt: skip
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    from iec_pipeline.delivery.verify import repair
+    from iec_pipeline.delivery.verify import verify as check_drift
+    from iec_pipeline.routing.integrations import sync_to_store
+    from iec_pipeline.store.db import get_engine
+
+    declared = {i.name: i for i in integrations_or_exit()}
+    integration = declared.get(args.integration)
+    if integration is None or not integration.spec.enabled:
+        print(f"iec integrations verify: no enabled integration {args.integration!r}", file=sys.stderr)
+        return 2
+    engine = get_engine(store_url())
+    report = check_drift(engine, integration, args.entity_type, args.sample)
+    if args.repair and report.drifts:
+        with engine.begin() as conn:
+            sync_to_store(conn, list(declared.values()))
+        repair(engine, integration, report)
+    if args.json:
+        print_json(report.as_json())
+        return 0
+    if report.not_supported:
+        print(f"{integration.name}: {report.not_supported}")
+        return 0
+    print(f"{integration.name}: {report.checked} entities checked; drift {report.counts}")
+    for d in report.drifts:
+        where = f" [{d.scope}]" if d.scope else ""
+        detail = f" {d.field}: ours {d.ours!r}, theirs {d.theirs!r}" if d.kind == "different" else ""
+        print(f"  {d.kind:<9} {d.entity_type} {d.code}{where}{detail}")
+    if args.repair:
+        print(f"{report.repaired} job(s) queued to repair it; `iec deliver --wait` or the delivery sensor sends them")
     return 0
 
 

@@ -106,3 +106,26 @@ def replay_job(integration: str) -> dg.JobDefinition:
         replay_catalog()
 
     return replay_catalog_job
+
+
+def verify_job(integration: str):
+    """Runs the integration asset's `no_drift` check (the target read back, compared with the store)."""
+    key = dg.AssetCheckKey(dg.AssetKey(asset_name(integration)), "no_drift")
+    return dg.define_asset_job(
+        f"verify_{dagster_name(integration)}",
+        selection=dg.AssetSelection.checks(key),
+        executor_def=dg.in_process_executor,
+        tags={"iec/job": "verify", "iec/integration": integration},
+        description=f"Drift check of `{integration}`: read its target back (GETs only) and record what differs "
+        "from the store as the `no_drift` check (`iec integrations verify --repair` restores it).",
+    )
+
+
+def verify_schedule(integration: str) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=f"verify_{dagster_name(integration)}_nightly",
+        job=verify_job(integration),
+        cron_schedule="15 4 * * *",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Nightly drift check of `{integration}` (stopped by default).",
+    )

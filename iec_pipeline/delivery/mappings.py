@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from drivers.context import InMemoryMappings
 from drivers.models import MappingData
 from iec_pipeline.common.clock import utcnow
 from iec_pipeline.store.models import EntityMapping
@@ -92,24 +93,19 @@ class DryRunMappings(StoreMappings):
 
     def __init__(self, engine: Engine, integration: str) -> None:
         super().__init__(engine, integration)
-        self.written: dict[tuple[str, str], MappingData | None] = {}
+        self.memory = InMemoryMappings(integration)
+        self.touched: set[tuple[str, str]] = set()  # saved or deleted in memory: the store no longer says
 
     def find_many(self, entity_type: str, entity_uuids: list[str]) -> dict[str, MappingData]:
-        found = super().find_many(entity_type, [u for u in entity_uuids if (entity_type, u) not in self.written])
-        for uuid in entity_uuids:
-            if (entity_type, uuid) in self.written and (mapping := self.written[(entity_type, uuid)]) is not None:
-                found[uuid] = mapping
-        return found
+        stored = super().find_many(entity_type, [u for u in entity_uuids if (entity_type, u) not in self.touched])
+        return {**stored, **self.memory.find_many(entity_type, entity_uuids)}
 
     def save(
         self, entity_type: str, entity_uuid: str, external_id: str | None, external_data: dict | None = None
     ) -> MappingData:
-        mapping = MappingData(
-            entity_type=entity_type, entity_uuid=entity_uuid, integration=self.integration,
-            external_id=external_id, external_data=external_data or {},
-        )  # fmt: skip
-        self.written[(entity_type, entity_uuid)] = mapping
-        return mapping
+        self.touched.add((entity_type, entity_uuid))
+        return self.memory.save(entity_type, entity_uuid, external_id, external_data)
 
     def delete(self, entity_type: str, entity_uuid: str) -> None:
-        self.written[(entity_type, entity_uuid)] = None
+        self.touched.add((entity_type, entity_uuid))
+        self.memory.delete(entity_type, entity_uuid)

@@ -146,6 +146,17 @@ def _received(conn, integration: str, keys: list[str]) -> set[str]:
     return found
 
 
+def requeue(engine: Engine, integration: LoadedIntegration, entity_type: str, uuids: Sequence[str], why: str) -> int:
+    """Jobs sending these entities' current state again to `integration` (e.g. to repair drift);
+    returns how many (an entity with an open job gets none)."""
+    sync_id = f"{why}:{integration.name}:{uuid.uuid4().hex[:12]}"
+    queued = 0
+    for chunk in chunks(sorted(uuids), payloads.CHUNK):
+        with engine.begin() as conn:
+            queued += _replay_chunk(conn, get(entity_type), integration, list(chunk), sync_id, None)[0]
+    return queued
+
+
 def parse_since(text: str) -> datetime:
     """An ISO 8601 time (a date alone is its midnight), as the store's naive UTC."""
     when = datetime.fromisoformat(text)

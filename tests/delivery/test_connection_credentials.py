@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from devtools.sample_catalog import product_uuid, v
 from iec_pipeline.launch import deliver_due, run_sync
 from iec_pipeline.store.db import get_engine
-from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
+from tests.support.delivery import declare, deliver, iec, jobs, webhook
 
 CONNECTION_SECRET = "canary-connection-secret-4e1d9b"
 
 
-def iec(iec_env, *args: str) -> subprocess.CompletedProcess:
-    env = {**iec_env.env, "PATH": "/usr/bin:/bin", "HOOK_SECRET": WEBHOOK_SECRET, "B2B_ACME_SECRET": CONNECTION_SECRET}
-    return subprocess.run([sys.executable, "-m", "iec_pipeline.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+def cli(iec_env, *args: str) -> subprocess.CompletedProcess:
+    return iec(iec_env, *args, B2B_ACME_SECRET=CONNECTION_SECRET)
 
 
 def _files_containing(root: Path, needle: bytes) -> list[str]:
@@ -36,12 +33,12 @@ def test_a_connection_secret_signs_its_entity_and_appears_nowhere(
         seeder.seed()
     assert run_sync(instance, mode="full").success
 
-    refused = iec(iec_env, "connections", "add", "b2b", "product", "gift-card", "--credentials-env", "B2B_NOBODY")
+    refused = cli(iec_env, "connections", "add", "b2b", "product", "gift-card", "--credentials-env", "B2B_NOBODY")
     assert refused.returncode == 2 and "no environment variable B2B_NOBODY_<NAME> is set" in refused.stderr
     outputs = [
-        iec(iec_env, "connections", "add", "b2b", "product", "jeans-slim", "--credentials-env", "B2B_ACME"),
-        iec(iec_env, "connections", "add", "b2b", "product", "rain-jacket"),
-        iec(iec_env, "connections", "list", "--json"),
+        cli(iec_env, "connections", "add", "b2b", "product", "jeans-slim", "--credentials-env", "B2B_ACME"),
+        cli(iec_env, "connections", "add", "b2b", "product", "rain-jacket"),
+        cli(iec_env, "connections", "list", "--json"),
     ]
     assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
     listed = {row["code"]: row["credentials_env"] for row in json.loads(outputs[-1].stdout)}

@@ -3,17 +3,12 @@ received yet; disconnecting it deletes it there when the integration says `on_di
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from iec_pipeline.launch import run_sync
-from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
+from tests.support.delivery import declare, deliver, iec, jobs, webhook
 
 
-def iec(iec_env, *args: str) -> str:
-    env = {**iec_env.env, "PATH": "/usr/bin:/bin", "HOOK_SECRET": WEBHOOK_SECRET}
-    done = subprocess.run([sys.executable, "-m", "iec_pipeline.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+def ok(iec_env, *args: str) -> str:
+    done = iec(iec_env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -29,7 +24,7 @@ def test_connect_delivers_with_what_it_needs_and_disconnect_deletes(akeneo, iec_
     assert run_sync(instance, mode="full").success
     assert jobs(iec_env) == []  # nothing connected yet
 
-    iec(iec_env, "connections", "add", "b2b", "product", "jeans-slim")
+    ok(iec_env, "connections", "add", "b2b", "product", "jeans-slim")
     queued = _queued(iec_env)
     assert ("product", "jeans-slim") in queued and ("family", "clothing") in queued
     assert {c for t, c in queued if t == "category"} == {"pants", "sale", "clothing", "master"}  # with ancestors
@@ -40,14 +35,14 @@ def test_connect_delivers_with_what_it_needs_and_disconnect_deletes(akeneo, iec_
     deliver(iec_env, instance)
     assert max(webhook_target.state.effects.values()) == 1
 
-    iec(iec_env, "connections", "add", "b2b", "product", "rain-jacket")
+    ok(iec_env, "connections", "add", "b2b", "product", "rain-jacket")
     assert _queued(iec_env) == {
         ("product", "rain-jacket"), ("family", "accessories"), ("attribute", "waterproof"),
         ("category", "accessories"), ("attribute_option", "color.green"),
     }  # fmt: skip  (only what b2b has not received yet)
     deliver(iec_env, instance)
 
-    out = iec(iec_env, "connections", "remove", "b2b", "product", "jeans-slim")
+    out = ok(iec_env, "connections", "remove", "b2b", "product", "jeans-slim")
     assert "1 delete job(s) queued for b2b" in out
     (deleted,) = jobs(iec_env, status="pending")
     assert (deleted["code"], deleted["operation"]) == ("jeans-slim", "deleted")

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import dagster as dg
 
 from devtools.sample_catalog import product_uuid, v
 from iec_pipeline.definitions import current
 from iec_pipeline.launch import run_sync
-from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, jobs, webhook
+from tests.support.delivery import WEBHOOK_SECRET, declare, deliver, iec, jobs, webhook
 from tests.support.webhook_target import WebhookTarget
-
-
-def iec(iec_env, *args: str) -> subprocess.CompletedProcess:
-    env = {**iec_env.env, "PATH": "/usr/bin:/bin", "HOOK_SECRET": WEBHOOK_SECRET}
-    return subprocess.run([sys.executable, "-m", "iec_pipeline.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
 
 
 def test_a_replay_after_adding_an_integration_delivers_the_catalog_once(akeneo, iec_env, instance, webhook_target):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import yaml
 
 from iec_pipeline.launch import deliver_due
@@ -47,3 +50,10 @@ def deliver(iec_env, instance, **kwargs):
     )
     assert not outcome.failed_runs and not outcome.timed_out, outcome
     return outcome
+
+
+def iec(iec_env, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The `iec` CLI in its own process, with the test's environment (and `env`) and a bare PATH."""
+    environ = {**iec_env.env, "PATH": "/usr/bin:/bin", "HOOK_SECRET": WEBHOOK_SECRET, **env}
+    return subprocess.run([sys.executable, "-m", "iec_pipeline.cli", *args], env=environ, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
