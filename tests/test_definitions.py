@@ -31,7 +31,11 @@ def test_the_definitions_load_and_every_job_resolves(defs):
         assert defs.resolve_job_def(name).name == name
     repository = defs.get_repository_def()
     assert {s.name for s in repository.sensor_defs} == {"delivery_sensor", "drops_sensor"}
-    assert {s.name for s in repository.schedule_defs} == {"akeneo_incremental_sync", "akeneo_nightly_full_sync"}
+    assert {s.name for s in repository.schedule_defs} == {
+        "akeneo_incremental_sync", "akeneo_nightly_full_sync", "verify_shop_nightly", "verify_search_index_nightly"
+    }  # fmt: skip
+    for schedule in repository.schedule_defs:
+        assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # an operator turns them on
 
 
 def test_the_asset_graph_follows_the_entity_registry(defs):
@@ -86,7 +90,8 @@ def test_each_integration_is_an_asset_downstream_of_the_diff_with_its_health_che
         node = graph.get(dg.AssetKey(name))
         assert {k.to_user_string() for k in node.parent_keys} == {"catalog_diff"}
         assert node.group_name == "integrations"
-        assert {c.name for c in graph.get_check_keys_for_assets([node.key])} == {"no_dead_jobs", "backlog_fresh"}
+        checks = {c.name for c in graph.get_check_keys_for_assets([node.key])}
+        assert checks == {"no_dead_jobs", "backlog_fresh", "no_drift"}  # no_drift: run by verify_<name>
 
 
 def test_products_and_models_by_family_are_partitioned_by_the_store_families(defs):
@@ -105,6 +110,8 @@ PRESETS = {
     "requeue_dead_shop": None,
     "deliver_search_index": None,
     "requeue_dead_search_index": None,
+    "replay_shop": None,
+    "verify_shop": None,
 }
 
 
