@@ -162,6 +162,12 @@ def stop_group(process: subprocess.Popen, grace: Iterable[tuple[int, float]] = G
     return sent
 
 
+def sigint_handled() -> None:
+    """`preexec_fn` of a process group stopped with SIGINT: Ctrl-C's signal handled again, also when
+    this runs where SIGINT is ignored (a shell's background job passes SIG_IGN on to its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_ui(values: Mapping[str, str], host: str, port: int, cwd: Path) -> subprocess.Popen:
     """`iec ui` in its own session (so its group can be signalled whole), with the demo's settings.
 
@@ -171,6 +177,7 @@ def start_ui(values: Mapping[str, str], host: str, port: int, cwd: Path) -> subp
     return subprocess.Popen(
         [sys.executable, "-m", "iec_pipeline.cli", "ui", "--host", host, "--port", str(port)],
         env={**os.environ, **values, "PYTHONPATH": path}, cwd=cwd, start_new_session=True,
+        preexec_fn=sigint_handled,
     )  # fmt: skip
 
 

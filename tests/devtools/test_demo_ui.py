@@ -69,7 +69,7 @@ def test_starting_the_store_over_empties_it_and_keeps_its_schema(tmp_path):
 
 
 def _group(*args: str) -> subprocess.Popen:
-    process = subprocess.Popen(list(args), start_new_session=True)
+    process = subprocess.Popen(list(args), start_new_session=True, preexec_fn=demo_ui.sigint_handled)
     deadline = time.monotonic() + 5
     while len(demo_ui.group_members(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)

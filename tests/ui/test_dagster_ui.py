@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from devtools import akeneo_mock, playground
-from devtools.demo_ui import stop_group
+from devtools.demo_ui import sigint_handled, stop_group
 from devtools.ports import free_port
 from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 from iec_pipeline.common.settings import PROJECT_ROOT
@@ -142,12 +141,6 @@ def _ui_ready(ui: Ui) -> bool:
     return True
 
 
-def _default_sigint() -> None:
-    """In the UI's process: Ctrl-C's signal handled, also when this runs where SIGINT is ignored (a shell's
-    background job), so that SIGINT stops `dagster dev` and its children as it does in a terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _dagster_processes(home: str, besides: set[int]) -> list[psutil.Process]:
     """Processes (but `besides` and this one) whose environment has DAGSTER_HOME=`home`."""
     found = []
@@ -190,7 +183,7 @@ def ui(demo, tmp_path) -> Iterator[Ui]:
         process = subprocess.Popen(
             [sys.executable, "-m", "iec_pipeline.cli", "ui", "--host", "127.0.0.1", "--port", str(port)],
             env={**os.environ, **demo.env, "PYTHONPATH": path}, cwd=tmp_path, stdout=out, stderr=out,
-            start_new_session=True, preexec_fn=_default_sigint,
+            start_new_session=True, preexec_fn=sigint_handled,
         )  # fmt: skip
     started = Ui(f"http://127.0.0.1:{port}", process, log)
     try:
