@@ -4,11 +4,7 @@ request at the sandbox, no job changed; the real delivery then sends what was pl
 from __future__ import annotations
 
 import json
-import os
 
-import pytest
-
-from devtools import akeneo_mock, playground
 from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
 
 
@@ -17,22 +13,12 @@ def ok(result) -> str:
     return result.stdout
 
 
-@pytest.fixture
-def live(tmp_path):
-    database = f"akeneo_iec_dry_run_{os.getpid()}"
-    with playground.start(tmp_path, akeneo_database=database) as p:
-        with AkeneoSeeder(p.mock.url) as seeder:
-            seeder.seed()
-        yield p
-    akeneo_mock.drop_database(database)
-
-
 def _jobs(p) -> list[tuple]:
     return [(j["id"], j["status"], j["attempts"]) for j in json.loads(ok(p.iec("jobs", "--json")))]
 
 
-def test_a_magento_dry_run_plans_from_the_store_and_sends_nothing(live):
-    p = live
+def test_a_magento_dry_run_plans_from_the_store_and_sends_nothing(seeded_playground):
+    p = seeded_playground
     ok(p.iec("sync", "--full"))
     seq = p.sandbox("requests")["last_seq"]
     jobs = _jobs(p)

@@ -4,13 +4,9 @@ sandbox) is reported as drift and restored by `--repair`; the check reads with G
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import pytest
-
-from devtools import akeneo_mock, playground
-from devtools.sample_catalog import AkeneoSeeder
 
 
 def ok(result) -> str:
@@ -19,15 +15,10 @@ def ok(result) -> str:
 
 
 @pytest.fixture
-def live(tmp_path):
-    database = f"akeneo_iec_verify_{os.getpid()}"
-    with playground.start(tmp_path, akeneo_database=database) as p:
-        with AkeneoSeeder(p.mock.url) as seeder:
-            seeder.seed()
-        ok(p.iec("sync", "--full"))
-        ok(p.iec("deliver", "--wait", "--timeout", "300"))
-        yield p
-    akeneo_mock.drop_database(database)
+def live(seeded_playground):
+    ok(seeded_playground.iec("sync", "--full"))
+    ok(seeded_playground.iec("deliver", "--wait", "--timeout", "300"))
+    return seeded_playground
 
 
 def test_a_price_edited_in_magento_is_reported_and_repaired(live):
