@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from iec_pipeline.common.words import plural
+
 
 @dataclass(frozen=True)
 class EntityType:
@@ -39,7 +41,7 @@ class EntityType:
     @property
     def plural(self) -> str:
         """"categories", "families", "product models"."""
-        return self.label[:-1] + "ies" if self.label.endswith("y") else self.label + "s"
+        return plural(self.label)
 
 
 _ASSOCIATIONS = ("categories", "associations", "quantified_associations")

@@ -72,11 +72,7 @@ def replay(
     for entity in wanted:
         with engine.connect() as conn:
             keys = _keys(conn, entity, spec.name, spec.scope == "connected", since)
-        for chunk in chunks(keys, payloads.CHUNK):
-            with engine.begin() as conn:
-                queued, skipped = _replay_chunk(conn, entity, integration, list(chunk), result.sync_id, priority)
-            result.by_entity_type[entity.name] += queued
-            result.already_open += skipped
+        _queue(engine, integration, entity, keys, result, priority)
         if keys:
             progress(f"{entity.name}: {result.by_entity_type[entity.name]:,} queued of {len(keys):,}")
     if not entity_types or set(entity_types) >= set(spec.entity_types):
@@ -105,11 +101,7 @@ def send_connected(
         if entity.name not in needed or entity.name not in spec.entity_types:
             continue
         keys = sorted(needed[entity.name] - (received - set(uuids)))  # the connected ones are always sent
-        for chunk in chunks(keys, payloads.CHUNK):
-            with engine.begin() as conn:
-                queued, skipped = _replay_chunk(conn, entity, integration, list(chunk), result.sync_id, None)
-            result.by_entity_type[entity.name] += queued
-            result.already_open += skipped
+        _queue(engine, integration, entity, keys, result)
     progress(f"{spec.name}: {result.jobs:,} job(s) queued for the connection ({dict(result.by_entity_type)})")
     return result
 
@@ -149,12 +141,25 @@ def _received(conn, integration: str, keys: list[str]) -> set[str]:
 def requeue(engine: Engine, integration: LoadedIntegration, entity_type: str, uuids: Sequence[str], why: str) -> int:
     """Jobs sending these entities' current state again to `integration` (e.g. to repair drift);
     returns how many (an entity with an open job gets none)."""
-    sync_id = f"{why}:{integration.name}:{uuid.uuid4().hex[:12]}"
-    queued = 0
-    for chunk in chunks(sorted(uuids), payloads.CHUNK):
+    result = ReplayResult(f"{why}:{integration.name}:{uuid.uuid4().hex[:12]}")
+    _queue(engine, integration, get(entity_type), sorted(uuids), result)
+    return result.jobs
+
+
+def _queue(
+    engine: Engine,
+    integration: LoadedIntegration,
+    entity: EntityType,
+    keys: Sequence[str],
+    result: ReplayResult,
+    priority: int | None = None,
+) -> None:
+    """Queues `keys` (of one type) a chunk per transaction, counting into `result`."""
+    for chunk in chunks(list(keys), payloads.CHUNK):
         with engine.begin() as conn:
-            queued += _replay_chunk(conn, get(entity_type), integration, list(chunk), sync_id, None)[0]
-    return queued
+            queued, skipped = _replay_chunk(conn, entity, integration, list(chunk), result.sync_id, priority)
+        result.by_entity_type[entity.name] += queued
+        result.already_open += skipped
 
 
 def parse_since(text: str) -> datetime:
