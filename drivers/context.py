@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.models import MappingData
@@ -54,6 +55,48 @@ class InMemoryMappings:
         self.rows.pop((entity_type, entity_uuid), None)
 
 
+class MediaUnavailable(Exception):
+    """A media file could not be had now (Akeneo down, a download cut short): retryable; names the file."""
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """One Akeneo media file on local disk, content-addressed: `path` is named by `sha256`."""
+
+    code: str  # Akeneo's file code, e.g. "8/a/1/c/8a1c..._shirt.png"
+    sha256: str
+    size: int
+    filename: str  # the original file name
+    mime_type: str
+    path: Path
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class MediaSource(Protocol):
+    """Akeneo's binaries, downloaded only when a delivery needs them and never twice for one file."""
+
+    def file(self, code: str) -> MediaFile:
+        """The product media file `code` (downloaded once, streamed to disk). Raises MediaUnavailable."""
+        ...
+
+    def asset_file(self, asset_family: str, asset_code: str) -> MediaFile | None:
+        """The main media file of an asset (its family's `attribute_as_main_media`), None if it has none.
+        Raises MediaUnavailable."""
+        ...
+
+
+class NoMedia:
+    """The MediaSource of a context without Akeneo (unit tests, dry runs): every file is unavailable."""
+
+    def file(self, code: str) -> MediaFile:
+        raise MediaUnavailable(f"media file {code}: no Akeneo connection in this context")
+
+    def asset_file(self, asset_family: str, asset_code: str) -> MediaFile | None:
+        raise MediaUnavailable(f"asset {asset_family}/{asset_code}: no Akeneo connection in this context")
+
+
 @dataclass
 class IntegrationContext:
     """IEC's IntegrationContextInterface: who is delivering, and the services a driver may use."""
@@ -67,3 +110,4 @@ class IntegrationContext:
     # (e.g. {"secret": ...}), None when it has none: drivers use them instead of the integration's own.
     # Values come from the environment at delivery time; never log, store or return them.
     connection_credentials: Callable[[str, str], dict[str, str] | None] = lambda entity_type, entity_uuid: None
+    media: MediaSource = field(default_factory=NoMedia)  # Akeneo's media files, for drivers that send binaries
