@@ -12,7 +12,7 @@ from typing import Any
 
 from drivers.magento2.client import MagentoError
 from drivers.magento2.common import Env
-from drivers.magento2.mapping import FRONTEND_INPUT, Unresolved, attribute_body, digest, option_body
+from drivers.magento2.mapping import FILE_TYPES, FRONTEND_INPUT, Unresolved, attribute_body, digest, option_body
 from drivers.models import DeliveryResult, MutationData
 
 _COMPATIBLE = (
@@ -48,8 +48,12 @@ def handle_attribute(m: MutationData, env: Env) -> DeliveryResult:
         "localizable": bool(p.get("localizable")),
         "scopable": bool(p.get("scopable")),
         "default_metric_unit": p.get("default_metric_unit"),
+        "reference_data_name": (p.get("properties") or {}).get("reference_data_name"),  # an asset family
     }
-    if kind not in FRONTEND_INPUT or magento_code == "sku":
+    if kind in FILE_TYPES and env.settings.file_attributes == "skip":
+        env.context.log.info(f"magento2: file attribute {m.code} is not sent (file_attributes: skip)")
+        return env.done(m, magento_code, {**data, "skipped": True, "reason": "file_attributes: skip"})
+    if kind not in FRONTEND_INPUT and kind not in FILE_TYPES or magento_code == "sku":
         return env.done(m, magento_code, {**data, "skipped": True})  # media, tables...: not sent to Magento
     body = attribute_body(p, magento_code, env.settings, env.locale_store_ids)
     wanted = digest(body)
@@ -78,6 +82,10 @@ def handle_attribute(m: MutationData, env: Env) -> DeliveryResult:
         )
         return env.done(m, magento_code, {**data, "skipped": True, "reason": "incompatible Magento input"})
     body["attribute"]["frontend_input"] = existing.get("frontend_input", ours)  # Magento keeps the input
+    # The id Magento gave it: without it 2.4.8's AttributeRepository takes the PUT for a create and answers
+    # 400 "Attribute with the same code already exists." (magento/magento2#40458, #22391). This is every
+    # update: a pre-existing attribute (color, manufacturer) and a redelivered create alike.
+    body["attribute"]["attribute_id"] = existing["attribute_id"]
     env.client.put(_path(magento_code), json=body)
     return env.done(m, magento_code, {**data, "hash": wanted})
 
@@ -132,13 +140,27 @@ def handle_option(m: MutationData, env: Env) -> DeliveryResult:
     with env.client.locks.hold([f"attribute:{magento_code}"]):
         option_id = current.external_id if current is not None else None
         option_id = option_id or _find_option(env, magento_code, body["option"]["label"])
-        if option_id:
-            try:
-                env.client.put(f"{_path(magento_code)}/options/{option_id}", json=body)
-            except MagentoError as error:
-                if error.status != 404:
-                    raise
-                option_id = None  # deleted in Magento meanwhile: create it again
+        if option_id and not _update_option(env, magento_code, option_id, body):
+            option_id = None  # deleted in Magento meanwhile: create it again
         if not option_id:
             option_id = _option_id(env.client.post(f"{_path(magento_code)}/options", json=body))
     return env.done(m, option_id, {"attribute": magento_code, "hash": wanted})
+
+
+def _update_option(env: Env, magento_code: str, option_id: str, body: dict[str, Any]) -> bool:
+    """PUT the option; False when Magento no longer has it (the caller creates it again).
+
+    Magento 2.4.8 refuses an update of an option it no longer has with 400 ("The '%1' attribute doesn't
+    include an option id '%2'."; 404 in earlier versions), and a 400 may as well be a real refusal (a
+    label another option has): the attribute's options decide. A 400/404 while the id is still there
+    is re-raised."""
+    try:
+        env.client.put(f"{_path(magento_code)}/options/{option_id}", json=body)
+        return True
+    except MagentoError as error:
+        if error.status not in (400, 404):
+            raise
+        options = env.client.get(f"{_path(magento_code)}/options") or []
+        if any(str(o.get("value")) == str(option_id) for o in options):
+            raise
+        return False
