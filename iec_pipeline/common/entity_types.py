@@ -76,6 +76,16 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         rank=0, upstream=(), akeneo_listing="categories", akeneo_item="categories/{code}",
     ),
     EntityType(
+        "channel", "akeneo_channels", "channels", "code",
+        ("code", "labels", "locales", "currencies", "category_tree", "conversion_units"),
+        rank=0, upstream=(), akeneo_listing="channels", akeneo_item="channels/{code}",
+    ),
+    EntityType(
+        "association_type", "akeneo_association_types", "association_types", "code",
+        ("code", "labels", "is_quantified", "is_two_way"),
+        rank=0, upstream=(), akeneo_listing="association-types", akeneo_item="association-types/{code}",
+    ),
+    EntityType(
         "product_model", "akeneo_product_models", "product_models", "code",
         ("code", "family", "family_variant", "parent", *_ASSOCIATIONS),
         rank=3, upstream=("attribute", "family_variant", "category"), akeneo_listing="product-models",
@@ -91,8 +101,8 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
 
 BY_NAME: dict[str, EntityType] = {entity.name: entity for entity in ENTITY_TYPES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
-# The highest rank of reference data (attributes, options, families, variants, categories): a
-# target needs all of it before products and models.
+# The highest rank of reference data (attributes, options, families, variants, categories, channels,
+# association types): a target needs all of it before products and models.
 STRUCTURE_RANK = max(e.rank for e in ENTITY_TYPES if not e.has_values)
 
 _NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4f0e-9a55-1ec0a7e1c0de")

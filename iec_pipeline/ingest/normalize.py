@@ -2,11 +2,11 @@
 
 Meaningless differences must not become mutations, so they are removed here, once:
 - decimals are canonical strings ("19.9900" -> "19.99", 12 -> "12");
-- sets are sorted: categories, groups, association targets, family attributes, and the options of a
-  multiselect. Akeneo stores a multiselect as a set of option codes (its UI orders them by the
-  options' own sort order, not by the order they were picked), so picking the same options in another
-  order is no change. Asset and reference-entity collections keep their order: the first asset is the
-  main image, so their order is data;
+- sets are sorted: categories, groups, association targets, family attributes, a channel's locales and
+  currencies, and the options of a multiselect. Akeneo stores a multiselect as a set of option codes
+  (its UI orders them by the options' own sort order, not by the order they were picked), so picking
+  the same options in another order is no change. Asset and reference-entity collections keep their
+  order: the first asset is the main image, so their order is data;
 - empty values (null, "", [], a price without amount) are dropped: Akeneo's API omits them, so an
   emptied value and a removed value are the same thing;
 - presentation-only data (`linked_data`, `group_labels`, `_links`, `metadata`, quality scores) and
@@ -337,6 +337,33 @@ def _family_variant(item: Mapping[str, Any]) -> Normalized:
     return Normalized(entity_uuid("family_variant", code), code, fields, (), None)
 
 
+def _channel(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    units = item.get("conversion_units")
+    if isinstance(units, Mapping):  # attribute -> the unit its metric values are converted to for this channel
+        units = {str(attribute): str(unit) for attribute, unit in units.items() if unit}
+    fields = {
+        "code": code,
+        "labels": _labels(item.get("labels")),
+        "locales": _sorted_set(item.get("locales")),  # sets: Akeneo's order carries no meaning
+        "currencies": _sorted_set(item.get("currencies")),
+        "category_tree": item.get("category_tree") or None,
+        "conversion_units": (units or None) if isinstance(units, dict) else None,
+    }
+    return Normalized(entity_uuid("channel", code), code, fields, (), None)
+
+
+def _association_type(item: Mapping[str, Any]) -> Normalized:
+    code = str(item["code"])
+    fields = {
+        "code": code,
+        "labels": _labels(item.get("labels")),
+        "is_quantified": bool(item.get("is_quantified")),  # Akeneo's default: false
+        "is_two_way": bool(item.get("is_two_way")),
+    }
+    return Normalized(entity_uuid("association_type", code), code, fields, (), None)
+
+
 _VOLATILE = frozenset({"updated", "created", "_links", "metadata", "quality_scores", "completenesses"})
 
 
@@ -374,4 +401,8 @@ def normalize(entity_type: str, item: Mapping[str, Any], attribute_types: Mappin
             return _family(item)
         case "family_variant":
             return _family_variant(item)
+        case "channel":
+            return _channel(item)
+        case "association_type":
+            return _association_type(item)
     raise ValueError(f"unknown entity type {entity_type!r}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -158,6 +159,45 @@ class FamilyVariant(_Tracked, Base):
     family: Mapped[str] = mapped_column(String(100), index=True)
     labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
     variant_attribute_sets: Mapped[list | None] = mapped_column(CanonicalJSON)
+
+
+class Channel(_Tracked, Base):
+    """An Akeneo channel: the locales, currencies and category tree a target (a store, a website) gets."""
+
+    __tablename__ = "channels"
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    locales: Mapped[list | None] = mapped_column(CanonicalJSON)
+    currencies: Mapped[list | None] = mapped_column(CanonicalJSON)
+    category_tree: Mapped[str | None] = mapped_column(String(255))
+    conversion_units: Mapped[dict | None] = mapped_column(CanonicalJSON)
+
+
+class AssociationType(_Tracked, Base):
+    """An Akeneo association type (cross-sell, upsell, a pack...): what product associations are keyed by."""
+
+    __tablename__ = "association_types"
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    labels: Mapped[dict | None] = mapped_column(CanonicalJSON)
+    is_quantified: Mapped[bool | None] = mapped_column(Boolean)
+    is_two_way: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class MediaFileRow(Base):
+    """An Akeneo media file downloaded for a delivery (never during a sync): where its bytes are on disk.
+
+    Files are content-addressed (`<IEC_MEDIA_DIR>/<sha256[:2]>/<sha256>`): two codes with equal content
+    share one file. A row is written only once its file is complete, so a code with a row is never
+    downloaded again.
+    """
+
+    __tablename__ = "media_files"
+    code: Mapped[str] = mapped_column(String(1000), primary_key=True)  # Akeneo's file code
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(1000))  # the original file name
+    mime_type: Mapped[str] = mapped_column(String(255))
+    downloaded_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ProductAttributeValue(Base):

@@ -34,7 +34,9 @@ _MAX_TYPE = 200
 _MAX_SUBJECT = 255
 _MAX_CODE = 255
 
-# Event Platform kind -> (IEC entity type, key in `data`, parent key for composite codes).
+# Event Platform kind -> (IEC entity type, key in `data`, parent key for composite codes). Akeneo sends no
+# event for channels or association types (NOT_ANNOUNCED): every sync fetches them whole, which finds their
+# changes and deletions.
 _PLATFORM_KINDS: dict[str, tuple[str, str, str | None]] = {
     "product": ("product", "product", None),
     "product-model": ("product_model", "product_model", None),
@@ -44,6 +46,7 @@ _PLATFORM_KINDS: dict[str, tuple[str, str, str | None]] = {
     "family": ("family", "family", None),
     "family-variant": ("family_variant", "family_variant", None),
 }
+NOT_ANNOUNCED = ("channel", "association_type")
 _PLATFORM_ACTIONS = {"created": "created", "updated": "updated", "updated.delta": "updated", "deleted": "deleted"}
 
 # Legacy Events API kind -> IEC entity type; "removed" is a deletion.

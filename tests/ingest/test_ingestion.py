@@ -30,8 +30,8 @@ def test_full_sync_stores_every_entity_exactly(akeneo, iec_env, instance):
     outcome = run_sync(instance, mode="full")
     assert outcome.success, outcome.errors
     assert outcome.fetched == {
-        "attribute": 12, "attribute_option": 12, "family": 2, "family_variant": 2, "category": 7,
-        "product_model": 4, "product": 10,
+        "attribute": 12, "attribute_option": 12, "family": 2, "family_variant": 2, "category": 7, "channel": 2,
+        "association_type": 0, "product_model": 4, "product": 10,
     }  # fmt: skip
     url = iec_env.store_url
 
@@ -64,6 +64,8 @@ def test_full_sync_stores_every_entity_exactly(akeneo, iec_env, instance):
     assert store.row(url, "category", "tshirts")["parent"] == "clothing"
     assert store.row(url, "category", "clothing")["parent"] == "master"
     assert store.row(url, "category", "master")["parent"] is None
+    mobile = store.row(url, "channel", "mobile")
+    assert (mobile["locales"], mobile["currencies"], mobile["category_tree"]) == (["en_US", "fr_FR"], ["EUR"], "master")
     assert store.row(url, "attribute_option", "color.red")["labels"]["fr_FR"] == "Rouge"
     assert store.row(url, "attribute", "weight")["metric_family"] == "Weight"
     variant_def = store.row(url, "family_variant", "clothing_color_size")["variant_attribute_sets"]
@@ -259,8 +261,8 @@ def test_cli_sync_and_status_json_without_leaking_secrets(akeneo, iec_env):
     )
     report = json.loads(status.stdout)
     assert report["store"] == {
-        "attribute": 12, "attribute_option": 12, "family": 2, "family_variant": 2, "category": 7,
-        "product_model": 4, "product": 10,
+        "attribute": 12, "attribute_option": 12, "family": 2, "family_variant": 2, "category": 7, "channel": 2,
+        "association_type": 0, "product_model": 4, "product": 10,
     }  # fmt: skip
     leaked = [c for c in CANARIES if c in sync.stdout + sync.stderr + status.stdout + status.stderr]
     assert leaked == []
