@@ -11,7 +11,7 @@ import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +58,9 @@ class RuntimeConfig(BaseModel):
     write_delay_ms: int = 0
     bulk_operation_delay_ms: int = 0
     admin_token_ttl_seconds: float = 4 * 3600
+    websites: dict[str, list[str]] = Field(default_factory=lambda: {"base": ["default", "fr", "de"]})
+    base_currencies: dict[str, str] = Field(default_factory=dict)
+    price_scope: Literal["global", "website"] = "global"
 
 
 class Faults:
@@ -110,6 +113,8 @@ class LogEntry:
     error: str | None = None
     fault: bool = False
     duration_ms: float | None = None
+    bytes_in: int = 0  # request body bytes received
+    media_bytes: int = 0  # decoded image bytes this request stored (media POST/PUT, product saves)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +131,8 @@ class LogEntry:
             "fault": self.fault,
             "started": self.started,
             "duration_ms": self.duration_ms,
+            "bytes_in": self.bytes_in,
+            "media_bytes": self.media_bytes,
         }
 
 
@@ -150,6 +157,11 @@ class Recorder:
         self.overlaps = 0
         self.overlapping: Counter[str] = Counter()
         self.bulk_operations = Counter()
+        self.bytes_in = 0
+        self.media_bytes = 0
+        self.by_operation: Counter[str] = Counter()
+        self.bytes_by_operation: Counter[str] = Counter()
+        self.media_bytes_by_operation: Counter[str] = Counter()
 
     def start(self, method: str, path: str) -> LogEntry:
         self.seq += 1
@@ -161,6 +173,12 @@ class Recorder:
         entry.status = status
         entry.duration_ms = round((time.time() - entry.started) * 1000, 3)
         self.by_status[str(status)] += 1
+        operation = entry.operation_id or "(unmatched)"
+        self.by_operation[operation] += 1
+        self.bytes_in += entry.bytes_in
+        self.bytes_by_operation[operation] += entry.bytes_in
+        if entry.media_bytes:
+            self.media_bytes_by_operation[operation] += entry.media_bytes
         if entry.schema_errors:
             self.schema_error_requests += 1
         self.warnings += len(entry.warnings)
@@ -202,4 +220,14 @@ class Recorder:
             "max_in_flight": self.max_total_in_flight,
             "warnings": self.warnings,
             "bulk_operations": dict(self.bulk_operations),
+            "bytes_in": self.bytes_in,
+            "media_bytes": self.media_bytes,
+            "by_operation": {
+                op: {
+                    "requests": count,
+                    "bytes_in": self.bytes_by_operation[op],
+                    "media_bytes": self.media_bytes_by_operation[op],
+                }
+                for op, count in sorted(self.by_operation.items())
+            },
         }

@@ -210,6 +210,9 @@ _SYSTEM: list[tuple[str, int, str, str, bool, str, int, dict[int, str] | None, b
     ("tax_class_id", 132, "select", "website", False, "Tax Class", 7, {0: "None", 2: "Taxable Goods"}, False),
     ("size", 144, "select", "global", False, "Size", 7, None, True),
 ]
+# A fresh 2.4 install creates color and manufacturer (Catalog's InstallDefaultCategories / EAV setup)
+# as user-defined selects without options and outside every attribute set.
+_NOT_IN_DEFAULT_SET = ("color", "manufacturer")
 PRICE_APPLY_TO = ("simple", "virtual", "bundle", "downloadable", "configurable")
 
 
@@ -239,7 +242,20 @@ class Eav(AttributeSetsMixin):
                 attr.fixed_options = True
                 attr.options = {k: Option(k, {0: v}, i) for i, (k, v) in enumerate(fixed.items())}
             self.attributes[code] = attr
+            if code in _NOT_IN_DEFAULT_SET:
+                continue
             default.attributes[code] = (gid, len(default.attributes) + 1, self._entity_attribute_id())
+
+    def set_price_scope(self, scope: str) -> None:
+        r"""``catalog/price/scope`` (0 global, 1 website): Magento\Catalog\Observer\
+        SwitchPriceAttributeScopeOnConfigChange sets the scope of every ``frontend_input=price``
+        attribute.  Values already stored stay where they are (no migration), as in Magento."""
+        if scope not in ("global", "website"):
+            raise ValueError(f"price scope must be global or website, not {scope!r}")
+        self.price_scope = scope
+        for attr in self.attributes.values():
+            if attr.frontend_input == "price":
+                attr.scope = scope
 
     def _entity_attribute_id(self) -> int:
         self._next_entity_attribute_id += 1
@@ -298,8 +314,16 @@ class Eav(AttributeSetsMixin):
         return attr
 
     def update_attribute(self, path_code: str, data: dict[str, Any]) -> Attribute:
-        """Magento keeps code, input and backend type of an existing attribute; the rest is editable."""
-        attr = self.get(data.get("attribute_code") or path_code)
+        r"""PUT /V1/products/attributes/{code} -> Product\Attribute\Repository::save.
+
+        Without ``attribute.attribute_id`` the repository takes the request for a create, so an existing
+        code answers 400 "%1 already exists." (magento/magento2#40458 on 2.4.8, #22391 on 2.3).  With an
+        id it loads the attribute by code (the URL's code: ParamsOverrider copies it into
+        ``attribute.attribute_code``) and keeps code, input and backend type; the rest is editable.
+        """
+        if not data.get("attribute_id"):
+            return self.create_attribute({**data, "attribute_code": path_code})
+        attr = self.get(path_code)
         labels = _labels(data)
         if labels:
             attr.labels.update(labels)
@@ -313,7 +337,8 @@ class Eav(AttributeSetsMixin):
         for option in data.get("options") or []:
             value = (option.get("value") or "").strip()
             if value.isdigit() and int(value) in attr.options:
-                self.update_option(attr.code, int(value), option, 0)
+                if (option.get("label") or "").strip():
+                    self.update_option(attr.code, int(value), option, 0)
             elif (
                 attr.uses_options
                 and (option.get("label") or "").strip()
@@ -366,23 +391,28 @@ class Eav(AttributeSetsMixin):
         return option
 
     def update_option(self, code: str, option_id: int, data: dict[str, Any], store_id: int) -> bool:
+        r"""Eav\Model\Entity\Attribute\OptionManagement::update (2.4.8): every failure is an
+        InputException (400), including an unknown option id; the option is then saved like a new one:
+        admin label + the store labels sent (labels of other stores are dropped) and the sort order
+        sent (0 when omitted)."""
         attr = self._editable(code)
+        if not option_id:
+            raise errors.bad_request("The option id is empty. Enter the value and try again.")
+        label = (data.get("label") or "").strip()
+        if not label:
+            raise errors.bad_request("The attribute option label is empty. Enter the value and try again.")
         option = attr.options.get(option_id)
         if option is None:
-            raise errors.not_found(
-                'The "%1" attribute doesn\'t include an option with "%2" ID.', [code, option_id]
-            )
-        label = (data.get("label") or "").strip()
-        if label:
-            other = attr.find_option(label, store_id)
-            if other is not None and other != option_id:
-                raise errors.bad_request(errors.OPTION_LABEL_EXISTS, [data.get("label")])
-            option.labels[0] = label
+            raise errors.bad_request("The '%1' attribute doesn't include an option id '%2'.", [attr.code, option_id])
+        other = attr.find_option(label, 0)  # $attribute->getSource()->getOptionId($label), store 0
+        if other is not None and other != option_id:
+            raise errors.bad_request("Admin store attribute option label '%1' is already exists.", [data.get("label")])
+        labels = {0: label}
         for item in data.get("store_labels") or []:
             if item and item.get("store_id") is not None and item.get("label") is not None:
-                option.labels[int(item["store_id"])] = item["label"]
-        if data.get("sort_order") is not None:
-            option.sort_order = int(data["sort_order"])
+                labels[int(item["store_id"])] = item["label"]
+        option.labels = labels
+        option.sort_order = int(data.get("sort_order") or 0)
         if data.get("is_default"):
             attr.default_value = str(option.id)
         return True

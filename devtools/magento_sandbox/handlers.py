@@ -13,6 +13,7 @@ from typing import Any
 
 from . import errors
 from .query import SearchCriteria, matches, paginate, parse_search_criteria, sort_items
+from .related import LINK_TYPES
 from .state import Catalog, now_text
 from .stores import Scope
 
@@ -381,13 +382,9 @@ def product_post(ctx: Ctx) -> Any:
 
 @op("PutV1ProductsSku", _put_skus)
 def product_put(ctx: Ctx) -> Any:
-    data = ctx.body["product"]
-    if data.get("sku") != ctx.params["sku"]:
-        url_sku, body_sku = ctx.params["sku"], data.get("sku")
-        ctx.warnings.append(
-            f"URL sku {url_sku!r} differs from body sku {body_sku!r}; Magento saves the body sku"
-        )
-    return save_product(ctx, data)
+    # the server's ParamsOverrider step already put the URL sku into product.sku (when the body has
+    # only the "product" key); otherwise the body's sku is saved
+    return save_product(ctx, ctx.body["product"])
 
 
 @op("GetV1ProductsSku")
@@ -484,3 +481,115 @@ def bulk_status(ctx: Ctx) -> Any:
 @op("GetV1BulkBulkUuidOperationstatusStatus")
 def bulk_count(ctx: Ctx) -> Any:
     return ctx.bulks.get(ctx.params["bulkUuid"]).count(ctx.int_param("status"))
+
+
+# ------------------------------------------------------------------------ media gallery
+
+
+def _sku(ctx: Ctx) -> list[str]:
+    return [ctx.params["sku"]]
+
+
+def _entry_id(ctx: Ctx) -> int:
+    raw = ctx.params["entryId"]
+    return int(raw) if raw.isdigit() else -1
+
+
+@op("PostV1ProductsSkuMedia", _sku)
+def media_create(ctx: Ctx) -> Any:
+    return ctx.catalog.products.media_create(ctx.params["sku"], ctx.body["entry"], ctx.scope.update_store)
+
+
+@op("GetV1ProductsSkuMedia")
+def media_list(ctx: Ctx) -> Any:
+    return ctx.catalog.products.media_list(ctx.params["sku"], ctx.read_store())
+
+
+@op("GetV1ProductsSkuMediaEntryId")
+def media_get(ctx: Ctx) -> Any:
+    return ctx.catalog.products.media_get(ctx.params["sku"], _entry_id(ctx), ctx.read_store())
+
+
+@op("PutV1ProductsSkuMediaEntryId", _sku)
+def media_update(ctx: Ctx) -> Any:
+    entry = ctx.body["entry"]
+    if entry.get("id") is not None and str(entry["id"]) != ctx.params["entryId"]:
+        ctx.warnings.append(f"URL entryId {ctx.params['entryId']} ignored: Magento updates entry.id {entry['id']}")
+    return ctx.catalog.products.media_update(ctx.params["sku"], entry, ctx.scope.update_store)
+
+
+@op("DeleteV1ProductsSkuMediaEntryId", _sku)
+def media_delete(ctx: Ctx) -> Any:
+    return ctx.catalog.products.media_delete(ctx.params["sku"], _entry_id(ctx))
+
+
+# ------------------------------------------------------------------------- product links
+
+
+@op("GetV1ProductsLinksTypes")
+def link_types(ctx: Ctx) -> Any:
+    return [{"code": code, "name": name} for name, code in LINK_TYPES.items()]
+
+
+@op("PostV1ProductsSkuLinks", _sku)
+def links_set(ctx: Ctx) -> Any:
+    return ctx.catalog.products.links_set(ctx.params["sku"], ctx.body["items"])
+
+
+@op("PutV1ProductsSkuLinks", _sku)
+def link_save(ctx: Ctx) -> Any:
+    return ctx.catalog.products.link_save(ctx.params["sku"], ctx.body["entity"])
+
+
+@op("GetV1ProductsSkuLinksType")
+def links_of_type(ctx: Ctx) -> Any:
+    return ctx.catalog.products.links_of_type(ctx.params["sku"], ctx.params["type"])
+
+
+@op("DeleteV1ProductsSkuLinksTypeLinkedProductSku", _sku)
+def link_delete(ctx: Ctx) -> Any:
+    p = ctx.params
+    return ctx.catalog.products.link_delete(p["sku"], p["type"], p["linkedProductSku"])
+
+
+# --------------------------------------------------------------------------------- stock
+
+
+@op("GetV1StockItemsProductSku")
+def stock_item(ctx: Ctx) -> Any:
+    return ctx.catalog.inventory.stock_item(ctx.params["productSku"])
+
+
+def _source_skus(ctx: Ctx) -> list[str]:
+    return [str((i or {}).get("sku") or "") for i in (ctx.body or {}).get("sourceItems") or []]
+
+
+@op("PostV1InventorySourceitems", _source_skus)
+def source_items_save(ctx: Ctx) -> Any:
+    return ctx.catalog.inventory.save_source_items(ctx.body["sourceItems"])
+
+
+@op("GetV1InventorySourceitems")
+def source_items_list(ctx: Ctx) -> Any:
+    criteria = ctx.criteria()
+    items, total = ctx.catalog.inventory.search(criteria)
+    return {"items": items, "search_criteria": criteria.to_json(), "total_count": total}
+
+
+# ------------------------------------------------------------------------------ websites
+
+
+@op("PostV1ProductsSkuWebsites", lambda ctx: [(ctx.body or {}).get("productWebsiteLink", {}).get("sku") or ""])
+def product_website_assign(ctx: Ctx) -> Any:
+    """ProductWebsiteLinkRepository::save (the link's sku is the URL sku after ParamsOverrider on PUT)."""
+    link = ctx.body["productWebsiteLink"]
+    return ctx.catalog.products.assign_website(link["sku"], link["website_id"])
+
+
+op("PutV1ProductsSkuWebsites", lambda ctx: [ctx.params["sku"]])(product_website_assign)
+
+
+@op("DeleteV1ProductsSkuWebsitesWebsiteId", _sku)
+def product_website_unassign(ctx: Ctx) -> Any:
+    raw = ctx.params["websiteId"]
+    return ctx.catalog.products.unassign_website(ctx.params["sku"], int(raw) if raw.isdigit() else -1)

@@ -14,9 +14,12 @@ from typing import Any
 from . import errors
 from .categories import Categories
 from .eav import Attribute, Eav, ensure_option_value
+from .inventory import Inventory, stock_item_json
+from .media import MediaEntry, MediaMixin
 from .product_links import ProductLinksMixin
 from .query import SearchCriteria, matches, paginate, sort_items
-from .stores import ADMIN_STORE_ID, BASE_WEBSITE_ID, Scope, Stores
+from .related import RelatedLinksMixin
+from .stores import ADMIN_STORE_ID, Scope, Stores
 from .urls import UrlIndex, format_url_key
 
 SKU_MAX_LENGTH = 64
@@ -24,7 +27,7 @@ TYPES = ("simple", "virtual", "configurable", "downloadable", "bundle", "grouped
 PRICE_REQUIRED_TYPES = ("simple", "virtual", "downloadable")
 TOP_LEVEL = ("name", "price", "status", "visibility", "weight")
 _INT_FIELDS = ("status", "visibility")
-_EXTRAS = ("product_links", "options", "media_gallery_entries", "tier_prices")
+_EXTRAS = ("options", "tier_prices")
 _DEFAULTS = {"status": 1, "visibility": 4, "tax_class_id": "2"}  # attribute default_value, applied on create
 _WEBSITE_MISSING = "The website with id %1 that was requested wasn't found. Verify the website and try again."
 _EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'
@@ -45,6 +48,9 @@ class Product:
     extras: dict[str, list[Any]] = field(default_factory=dict)
     configurable_options: list[dict[str, Any]] = field(default_factory=list)
     children: list[int] = field(default_factory=list)
+    media: list[MediaEntry] = field(default_factory=list)
+    roles: dict[str, int] = field(default_factory=dict)  # image/small_image/... -> media entry id
+    links: list[dict[str, Any]] = field(default_factory=list)  # related/upsell/crosssell/associated
 
     def effective(self, store_id: int) -> dict[str, Any]:
         merged = dict(self.values.get(ADMIN_STORE_ID, {}))
@@ -62,7 +68,7 @@ def sku_key(sku: str) -> str:
     return sku.rstrip(" ").lower()
 
 
-class Products(ProductLinksMixin):
+class Products(ProductLinksMixin, MediaMixin, RelatedLinksMixin):
     def __init__(self, stores: Stores, eav: Eav, categories: Categories, urls: UrlIndex) -> None:
         self.stores, self.eav, self.categories, self.urls = stores, eav, categories, urls
         self.by_key: dict[str, Product] = {}
@@ -70,6 +76,10 @@ class Products(ProductLinksMixin):
         self.parents: dict[int, set[int]] = {}
         self._next_id = 0
         self._next_option_id = 0
+        self.media_files: set[str] = set()
+        self.media_bytes = 0  # decoded image bytes stored by media POST/PUT and product saves
+        self._next_media_id = 0
+        self.inventory = Inventory(self)
 
     # --------------------------------------------------------------------------- lookup
 
@@ -117,12 +127,17 @@ class Products(ProductLinksMixin):
                 values.setdefault(ADMIN_STORE_ID, {}).setdefault(code, value)  # _insertAttribute()
 
         ext = data.get("extension_attributes") or {}
-        website_ids = self._website_ids(ext, existing)
+        website_ids = self._website_ids(ext, existing, scope)
         category_links = self._category_links(ext, existing, sku)
         product_id = existing.id if existing else self._next_id + 1
         url_entries = self._url_entries(values, website_ids)
         self.urls.check(("product", product_id), url_entries)
         options, links = self._configurable(ext, existing, type_id, warnings)
+        self.check_gallery(data.get("media_gallery_entries"))
+        # Link\SaveHandler -> ProductLink\Repository::save: unknown linked SKU -> 404 (rolled back)
+        product_links = (
+            self._resolve_links(type_id, data["product_links"]) if data.get("product_links") is not None else None
+        )
 
         # ---- commit (nothing above mutated the catalog)
         if existing is None:
@@ -141,6 +156,11 @@ class Products(ProductLinksMixin):
         self._relink_categories(product, category_links)
         if ext.get("stock_item") is not None:
             product.stock_item = {**(product.stock_item or {}), **ext["stock_item"]}
+        if ext.get("stock_item") is not None or existing is None:
+            self.inventory.legacy_saved(product)
+        self.save_gallery(product, data.get("media_gallery_entries"), store, warnings)
+        if product_links is not None:
+            product.links = product_links
         for name in _EXTRAS:
             if data.get(name) is not None:
                 product.extras[name] = data[name]
@@ -245,9 +265,15 @@ class Products(ProductLinksMixin):
             return self.stores.views_in_website(self.stores.by_id[store].website_id)
         return (store,)
 
-    def _website_ids(self, ext: dict[str, Any], existing: Product | None) -> list[int]:
+    def _website_ids(self, ext: dict[str, Any], existing: Product | None, scope: Scope) -> list[int]:
         if ext.get("website_ids") is None:
-            return list(existing.website_ids) if existing else [BASE_WEBSITE_ID]  # assignProductToWebsites()
+            if existing:
+                return list(existing.website_ids)
+            # ProductRepository::assignProductToWebsites (new products): the admin store (/rest/all)
+            # assigns every website, a store view its own website
+            if scope.code == "all":
+                return list(self.stores.website_ids)
+            return [self.stores.by_id[scope.read_store].website_id]
         for website_id in ext["website_ids"]:
             if website_id not in self.stores.website_ids:
                 raise errors.bad_request(_WEBSITE_MISSING, [website_id])
@@ -300,6 +326,30 @@ class Products(ProductLinksMixin):
                         lk for lk in product.category_links if lk["category_id"] not in gone
                     ]
 
+    # ----------------------------------------------------------------------- websites
+
+    def assign_website(self, sku: str, website_id: int) -> bool:
+        """ProductWebsiteLinkRepository::save; an unknown website fails the FK -> CouldNotSaveException."""
+        if not website_id:
+            raise errors.bad_request("There are not websites for assign to product")
+        product = self.get(sku)
+        if website_id not in self.stores.website_ids:
+            raise errors.bad_request('Could not assign product "%1" to websites "%2"', [product.id, website_id])
+        self._set_websites(product, sorted({*product.website_ids, website_id}))
+        return True
+
+    def unassign_website(self, sku: str, website_id: int) -> bool:
+        """ProductWebsiteLinkRepository::deleteById."""
+        product = self.get(sku)
+        self._set_websites(product, [w for w in product.website_ids if w != website_id])
+        return True
+
+    def _set_websites(self, product: Product, website_ids: list[int]) -> None:
+        entries = self._url_entries(product.values, website_ids)
+        self.urls.check(("product", product.id), entries)
+        product.website_ids = website_ids
+        self.urls.replace(("product", product.id), entries)
+
     # ------------------------------------------------------------------------- delete
 
     def delete(self, sku: str) -> bool:
@@ -311,6 +361,8 @@ class Products(ProductLinksMixin):
         del self.by_key[sku_key(product.sku)]
         del self.by_id[product.id]
         self.urls.remove(("product", product.id))
+        self.drop_links_to(product.id)
+        self.inventory.forget(product.sku)
         self._relink_categories(product, [])
         for parent_id in self.parents.pop(product.id, set()):
             parent = self.by_id.get(parent_id)
@@ -350,23 +402,25 @@ class Products(ProductLinksMixin):
         ext: dict[str, Any] = {"website_ids": list(product.website_ids)}
         if product.category_links:
             ext["category_links"] = [dict(link) for link in product.category_links]
-        if product.stock_item is not None:
-            ext["stock_item"] = {
-                "item_id": product.id,
-                "product_id": product.id,
-                "stock_id": 1,
-                **product.stock_item,
-            }
+        ext["stock_item"] = stock_item_json(product)
         if product.type_id == "configurable":
             ext["configurable_product_options"] = [dict(o) for o in product.configurable_options]
             ext["configurable_product_links"] = list(product.children)
         out["extension_attributes"] = ext
+        out["product_links"] = self.links_json(product)
         for name in _EXTRAS:
             out[name] = list(product.extras.get(name, []))
+        out["media_gallery_entries"] = [self.media_json(product, e, store_id) for e in product.media]
         custom = [
             {"attribute_code": code, "value": value if isinstance(value, str) else str(value)}
             for code, value in eff.items()
             if code not in TOP_LEVEL and value is not None
+        ]
+        files = {e.id: e.file for e in product.media}
+        custom += [  # the media_image attributes hold the file of the entry having the role
+            {"attribute_code": role, "value": files[entry_id]}
+            for role, entry_id in sorted(product.roles.items())
+            if entry_id in files
         ]
         if product.category_links:
             custom.append(
@@ -422,6 +476,12 @@ class Products(ProductLinksMixin):
                 "configurable_options": [dict(o) for o in p.configurable_options],
                 "children": [self.by_id[c].sku for c in p.children if c in self.by_id],
                 "parents": sorted(self.by_id[i].sku for i in self.parents.get(p.id, ()) if i in self.by_id),
-                "stock_item": p.stock_item,
+                "stock_item": stock_item_json(p),
+                "media": [
+                    {**self.media_json(p, e, 0), "labels": {codes.get(s, str(s)): v for s, v in e.labels.items()}}
+                    for e in p.media
+                ],
+                "media_sizes": self.media_sizes(p),
+                "product_links": self.links_json(p),
             }
         return out

@@ -16,7 +16,7 @@ import secrets
 import time
 import traceback
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.applications import Starlette
@@ -59,6 +59,11 @@ class Settings(BaseModel):
     admin_username: str = "admin"
     admin_password: str = "sandbox-admin-123"
     store_views: list[str] = ["default", "fr", "de"]
+    # website code -> its store view codes, in id order; the first website is "base" (id 1).
+    # None = one website "base" holding ``store_views`` (a fresh single-website install).
+    websites: dict[str, list[str]] | None = None
+    base_currencies: dict[str, str] = {}  # website code -> currency/options/base (default EUR)
+    price_scope: Literal["global", "website"] = "global"  # catalog/price/scope
     write_delay_ms: int = 0
     bulk_operation_delay_ms: int = 0
     admin_token_ttl_seconds: float = 4 * 3600
@@ -69,6 +74,9 @@ class Settings(BaseModel):
             write_delay_ms=self.write_delay_ms,
             bulk_operation_delay_ms=self.bulk_operation_delay_ms,
             admin_token_ttl_seconds=self.admin_token_ttl_seconds,
+            websites=self.websites or {"base": list(self.store_views)},
+            base_currencies=dict(self.base_currencies),
+            price_scope=self.price_scope,
         )
 
 
@@ -94,10 +102,10 @@ class Sandbox:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.spec = spec_index()
-        self.catalog = Catalog(settings.store_views)
+        self.config = settings.runtime()
+        self.catalog = self._new_catalog()
         self.recorder = Recorder(settings.max_log_entries)
         self.faults = Faults()
-        self.config = settings.runtime()
         self.admin_tokens: dict[str, float] = {}
         self.bulks = BulkStore()
         self._bulk_delete = _bulk_delete_node()
@@ -116,11 +124,14 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
 
+    def _new_catalog(self) -> Catalog:
+        return Catalog(self.config.websites, self.config.base_currencies, self.config.price_scope)
+
     def reset(self) -> None:
-        self.catalog = Catalog(self.settings.store_views)
+        self.config = self.settings.runtime()
+        self.catalog = self._new_catalog()
         self.recorder.reset()
         self.faults.clear()
-        self.config = self.settings.runtime()
         self.bulks.reset()
 
     # ---------------------------------------------------------------------- /rest entry
@@ -146,7 +157,8 @@ class Sandbox:
 
     async def _process(self, request: Request, path: str, entry: LogEntry) -> Response:
         method = request.method
-        await request.body()  # like nginx/PHP-FPM: the whole body is received before any processing
+        raw_body = await request.body()  # like nginx/PHP-FPM: the whole body is received first
+        entry.bytes_in = len(raw_body)
         fault = self.faults.match(method, split_path_text(path))
         if fault is not None:
             entry.fault = True
@@ -175,6 +187,8 @@ class Sandbox:
         operation.check_path_params(params)
         body = await self._body(request, operation)
         self._validate(operation.validate_body(body) if operation.body else [], entry)
+        if method == "PUT" and isinstance(body, dict):
+            body = override_body_with_path_param(body, params, operation.body)
 
         if operation.operation_id == TOKEN_OPERATION:
             return _json(self._issue_admin_token(body))
@@ -205,7 +219,13 @@ class Sandbox:
             if self.config.write_delay_ms:
                 await asyncio.sleep(self.config.write_delay_ms / 1000)
             with self.catalog.lock:
-                return _json(handler.fn(ctx))
+                catalog = self.catalog
+                before = catalog.products.media_bytes
+                try:
+                    return _json(handler.fn(ctx))
+                finally:
+                    entry.media_bytes = catalog.products.media_bytes - before
+                    self.recorder.media_bytes += entry.media_bytes
         finally:
             self.recorder.exit(keys)
 
@@ -365,14 +385,23 @@ class Sandbox:
         return _json({"rules": self.faults.describe(), "injected": self.faults.injected})
 
     async def control_config(self, request: Request) -> Response:
+        """Partial update.  A new ``websites``/``base_currencies`` layout starts an empty catalog (store
+        ids change); ``price_scope`` switches the price attributes' scope in place, like Magento."""
         if request.method == "POST":
             try:
                 update = RuntimeConfig.model_validate(
                     {**self.config.model_dump(), **json.loads(await request.body())}
                 )
+                if (update.websites, update.base_currencies) != (self.config.websites, self.config.base_currencies):
+                    catalog = Catalog(update.websites, update.base_currencies, update.price_scope)
+                else:
+                    catalog = self.catalog
             except (ValidationError, ValueError, TypeError) as exc:
                 return _json({"message": f"invalid config: {exc}"}, 400)
-            self.config = update
+            with self.catalog.lock:
+                self.catalog = catalog
+                catalog.eav.set_price_scope(update.price_scope)
+                self.config = update
         return _json(self.config.model_dump())
 
     async def control_requests(self, request: Request) -> Response:
@@ -390,6 +419,7 @@ class Sandbox:
                 **self.recorder.stats(),
                 "faults_injected": self.faults.injected,
                 "bulk_operations_pending": self.bulks.pending(),
+                "media_bytes_stored": self.catalog.products.media_bytes,
             }
         )
 
@@ -413,6 +443,37 @@ class Sandbox:
 
     async def not_found(self, request: Request) -> Response:
         return _json({"message": errors.ROUTE_NOT_FOUND, "parameters": []}, 404)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def override_body_with_path_param(body: dict[str, Any], params: dict[str, str], node: Any) -> dict[str, Any]:
+    r"""Magento\Webapi\Controller\Rest\ParamsOverrider::overrideRequestBodyIdWithPathParam (every PUT).
+
+    The LAST path parameter is copied into the body: into the single top-level object when the body
+    has exactly one key holding an object whose data interface has that property (``product.sku``,
+    ``category.id``, ``attribute.attribute_code``, ``entity.sku``...), otherwise as a top-level key
+    (which changes nothing the service reads).  So the URL's SKU wins over ``product.sku``, unless the
+    body also carries e.g. ``saveOptions``; ``/me`` paths are left alone.
+    """
+    if not params:
+        return body
+    key, value = list(params.items())[-1]
+    if value == "me":
+        return body
+    prop = _snake(key)
+    if len(body) == 1 and isinstance(next(iter(body.values())), dict):
+        top = next(iter(body))
+        child = getattr(node, "properties", {}).get(top) if node is not None else None
+        props = getattr(child, "properties", None) or {}
+        if prop in props:
+            typed: Any = value
+            if getattr(props[prop], "kind", None) == "integer" and value.lstrip("-").isdigit():
+                typed = int(value)  # ServiceInputProcessor converts to the declared type
+            return {top: {**body[top], prop: typed}}
+    return {**body, prop: value}
 
 
 def split_path_text(path: str) -> str:
@@ -453,6 +514,9 @@ def serve(
     admin_username: str = "admin",
     admin_password: str = Settings.model_fields["admin_password"].default,
     store_views: list[str] | None = None,
+    websites: dict[str, list[str]] | None = None,
+    base_currencies: dict[str, str] | None = None,
+    price_scope: Literal["global", "website"] = "global",
     write_delay_ms: int = 0,
     bulk_operation_delay_ms: int = 0,
     admin_token_ttl_seconds: float = 4 * 3600,
@@ -465,6 +529,9 @@ def serve(
         admin_username=admin_username,
         admin_password=admin_password,
         store_views=store_views or ["default", "fr", "de"],
+        websites=websites,
+        base_currencies=base_currencies or {},
+        price_scope=price_scope,
         write_delay_ms=write_delay_ms,
         bulk_operation_delay_ms=bulk_operation_delay_ms,
         admin_token_ttl_seconds=admin_token_ttl_seconds,

@@ -24,11 +24,17 @@ def now_text() -> str:
 
 
 class Catalog:
-    def __init__(self, store_views: list[str]) -> None:
+    def __init__(
+        self,
+        store_views: list[str] | dict[str, list[str]],
+        currencies: dict[str, str] | None = None,
+        price_scope: str = "global",
+    ) -> None:
         self.lock = threading.RLock()
-        self.stores = Stores(store_views)
+        self.stores = Stores(store_views, currencies)
         self.urls = UrlIndex(self.stores.view_ids)
         self.eav = Eav()
+        self.eav.set_price_scope(price_scope)
         self.categories = Categories(self.stores, self.urls, now_text())
         self.products = Products(self.stores, self.eav, self.categories, self.urls)
 
@@ -49,6 +55,10 @@ class Catalog:
             self.products.remove(product)
         return True
 
+    @property
+    def inventory(self):  # noqa: ANN201 - Inventory, owned by Products
+        return self.products.inventory
+
     def delete_category(self, category_id: int) -> bool:
         removed = self.categories.delete(category_id)
         self.products.unlink_categories(removed)
@@ -59,7 +69,11 @@ class Catalog:
             "stores": {
                 "websites": self.stores.websites_json(),
                 "store_views": self.stores.store_views_json(),
+                "base_currencies": {w.code: w.currency for w in self.stores.websites},
+                "price_scope": self.eav.price_scope,
             },
+            "inventory": self.products.inventory.dump(),
+            "media_bytes": self.products.media_bytes,
             **self.eav.dump(),
             "categories": self.categories.dump(),
             "products": self.products.dump(),

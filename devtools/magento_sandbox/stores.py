@@ -1,7 +1,10 @@
 """Websites and store views: the scopes every catalog value lives in.
 
-Layout mirrors a fresh single-website Magento: website 0 "admin" holding store 0, website 1
-"base" holding store group 1 (root category 2) and the configured store views (ids 1..n).
+Layout mirrors a fresh Magento: website 0 "admin" holding store 0, website 1 "base" holding store
+group 1 (root category 2) and its store views.  Extra websites (``websites`` setting, e.g.
+``{"base": ["default", "fr"], "b2b": ["b2b"]}``) get ids 2.., one store group each (same root
+category 2), and their views continue the store id sequence.  Each website has its own base
+currency (``base_currencies`` setting, default EUR), shown by ``/V1/store/storeConfigs``.
 """
 
 from __future__ import annotations
@@ -39,27 +42,62 @@ class StoreView:
     locale: str
 
 
-class Stores:
-    """Immutable store layout built from the configured store-view codes."""
+@dataclass(frozen=True, slots=True)
+class Website:
+    id: int
+    code: str
+    name: str
+    group_id: int
+    default_store_id: int
+    currency: str
 
-    def __init__(self, codes: list[str]) -> None:
-        if not codes:
-            raise ValueError("at least one store view is required")
+
+class Stores:
+    """Immutable store layout built from the configured websites and store-view codes."""
+
+    def __init__(
+        self,
+        codes: list[str] | dict[str, list[str]],
+        currencies: dict[str, str] | None = None,
+    ) -> None:
+        layout = dict(codes) if isinstance(codes, dict) else {"base": list(codes)}
+        if not layout or not all(layout.values()):
+            raise ValueError("at least one store view per website is required")
+        currencies = currencies or {}
         seen: set[str] = set()
         views = [StoreView(0, "admin", "Admin", 0, 0, "en_US")]
-        for index, code in enumerate(codes, start=1):
-            if not _CODE.match(code) or code.lower() in _RESERVED or code in seen:
-                raise ValueError(f"invalid or duplicate store view code: {code!r}")
-            seen.add(code)
-            name = "Default Store View" if code == "default" else f"{code.upper()} Store View"
-            locale = _LOCALES.get(code, _LOCALES.get(code.split("_")[0], "en_US"))
-            views.append(StoreView(index, code, name, BASE_WEBSITE_ID, 1, locale))
+        websites: list[Website] = []
+        for website_id, (website_code, view_codes) in enumerate(layout.items(), start=1):
+            if not _CODE.match(website_code) or website_code == "admin":
+                raise ValueError(f"invalid website code: {website_code!r}")
+            first = len(views)
+            for code in view_codes:
+                if not _CODE.match(code) or code.lower() in _RESERVED or code in seen:
+                    raise ValueError(f"invalid or duplicate store view code: {code!r}")
+                seen.add(code)
+                name = "Default Store View" if code == "default" else f"{code.upper()} Store View"
+                locale = _LOCALES.get(code, _LOCALES.get(code.split("_")[0], "en_US"))
+                views.append(StoreView(len(views), code, name, website_id, website_id, locale))
+            name = "Main Website" if website_id == BASE_WEBSITE_ID else f"{website_code.upper()} Website"
+            default_view = next((v.id for v in views[first:] if v.code == "default"), views[first].id)
+            currency = currencies.get(website_code, "EUR")
+            websites.append(Website(website_id, website_code, name, website_id, default_view, currency))
         self.views: tuple[StoreView, ...] = tuple(views)
+        self.websites: tuple[Website, ...] = tuple(websites)
         self.by_code = {v.code: v for v in views}
         self.by_id = {v.id: v for v in views}
         self.view_ids: tuple[int, ...] = tuple(v.id for v in views if v.id)
-        self.default_store_id = self.by_code["default"].id if "default" in self.by_code else self.view_ids[0]
-        self.website_ids: tuple[int, ...] = (BASE_WEBSITE_ID,)
+        # the default store view is the default view of the default website (website 1)
+        self.default_store_id = websites[0].default_store_id
+        self.website_ids: tuple[int, ...] = tuple(w.id for w in websites)
+        self.global_currency = websites[0].currency
+
+    def website(self, website_id: int) -> Website:
+        return next(w for w in self.websites if w.id == website_id)
+
+    def currency_of_view(self, store_id: int) -> str:
+        view = self.by_id[store_id]
+        return self.website(view.website_id).currency if view.website_id else self.global_currency
 
     def code_of(self, store_id: int) -> str:
         return self.by_id[store_id].code
@@ -74,9 +112,8 @@ class Stores:
     # ---------------------------------------------------------------- REST representations
 
     def websites_json(self) -> list[dict]:
-        return [
-            {"id": 0, "code": "admin", "name": "Admin", "default_group_id": 0},
-            {"id": 1, "code": "base", "name": "Main Website", "default_group_id": 1},
+        return [{"id": 0, "code": "admin", "name": "Admin", "default_group_id": 0}] + [
+            {"id": w.id, "code": w.code, "name": w.name, "default_group_id": w.group_id} for w in self.websites
         ]
 
     def store_groups_json(self) -> list[dict]:
@@ -89,14 +126,16 @@ class Stores:
                 "name": "Default",
                 "code": "default",
             },
+        ] + [
             {
-                "id": 1,
-                "website_id": 1,
+                "id": w.group_id,
+                "website_id": w.id,
                 "root_category_id": 2,
-                "default_store_id": self.default_store_id,
-                "name": "Main Website Store",
-                "code": "main_website_store",
-            },
+                "default_store_id": w.default_store_id,
+                "name": "Main Website Store" if w.id == BASE_WEBSITE_ID else f"{w.name} Store",
+                "code": "main_website_store" if w.id == BASE_WEBSITE_ID else f"{w.code}_store",
+            }
+            for w in self.websites
         ]
 
     def store_views_json(self) -> list[dict]:
@@ -124,8 +163,8 @@ class Stores:
                     "code": v.code,
                     "website_id": v.website_id,
                     "locale": v.locale,
-                    "base_currency_code": "EUR",
-                    "default_display_currency_code": "EUR",
+                    "base_currency_code": self.currency_of_view(v.id),
+                    "default_display_currency_code": self.currency_of_view(v.id),
                     "timezone": "Europe/Paris",
                     "weight_unit": "kgs",
                     "base_url": base,

@@ -128,6 +128,7 @@ def test_attribute_create_get_update_delete(client: httpx.Client) -> None:
     by_id = client.get(f"/V1/products/attributes/{data['attribute_id']}")
     assert by_id.json()["attribute_code"] == "fabric"  # Magento also accepts the id here
     update = attribute("fabric", frontend_input="text", default_frontend_label="Fabric!")
+    update["attribute"]["attribute_id"] = data["attribute_id"]
     updated = client.put("/V1/products/attributes/fabric", json=update).json()
     assert updated["default_frontend_label"] == "Fabric!" and updated["frontend_input"] == "select"
     listing = client.get(

@@ -113,7 +113,7 @@ def test_routes(client: httpx.Client) -> None:
     assert client.get("/nope/V1/products/x").status_code == 404  # unknown store code
     assert client.get("/fr/V1/store/storeViews").status_code == 200
     assert client.get("/all/V1/store/storeViews").status_code == 200
-    not_implemented = client.get("/V1/products/x/media")
+    not_implemented = client.get("/V1/products/x/options")
     assert not_implemented.status_code == 501
     assert "GetV1ProductsSkuMedia" in not_implemented.json()["parameters"]
 
