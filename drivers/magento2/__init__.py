@@ -20,8 +20,8 @@ from typing import ClassVar
 
 from pydantic import PrivateAttr
 
-from drivers.context import IntegrationContext
-from drivers.magento2 import attributes, categories, families, products
+from drivers.context import IntegrationContext, MediaUnavailable
+from drivers.magento2 import attributes, categories, families, products, reference
 from drivers.magento2.bulk import send_planned
 from drivers.magento2.client import MagentoClient, MagentoError
 from drivers.magento2.common import Env, failure
@@ -29,6 +29,7 @@ from drivers.magento2.config import Magento2Config
 from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP, MappingSettings, Unresolved
 from drivers.magento2.plan import SITE, plan_mutations
 from drivers.magento2.refs import MappingRefs
+from drivers.magento2.site import Site
 from drivers.magento2.verify import verify_products
 from drivers.models import ENTITY_TYPES, DeliveryResult, Drift, MutationData, PlannedCall
 
@@ -41,6 +42,8 @@ HANDLERS: dict[str, Handler] = {
     "family": families.handle_family,
     "family_variant": families.handle_family_variant,
     "category": categories.handle_category,
+    "channel": reference.handle_channel,
+    "association_type": reference.handle_association_type,
 }
 
 
@@ -57,7 +60,7 @@ class Magento2Driver(Magento2Config):
     supported_entity_types: ClassVar[tuple[str, ...]] = ENTITY_TYPES
 
     _client: MagentoClient | None = PrivateAttr(default=None)
-    _site: tuple[dict[str, int], str] | None = PrivateAttr(default=None)
+    _site: Site | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _site_kept: bool = PrivateAttr(default=False)
 
@@ -125,13 +128,13 @@ class Magento2Driver(Magento2Config):
 
     def plan(self, mutations: Sequence[MutationData], context: IntegrationContext) -> list[PlannedCall]:
         """The requests delivering `mutations` would make, from the mappings alone (`plan` module)."""
-        site = context.mappings.find(*SITE)
-        known = site.external_data if site is not None else {}
-        settings = self.mapping_settings(known.get("weight_unit") or "kgs")
+        kept = context.mappings.find(*SITE)
+        site = Site.from_data(kept.external_data if kept is not None else {})
+        settings = self.mapping_settings(site)
         env = Env(
             client=None,  # type: ignore[arg-type]  # a plan makes no request
             settings=settings,
-            store_ids=dict(known.get("store_ids") or {}),
+            store_ids=dict(site.store_ids),
             refs=MappingRefs(context.mappings, settings),
             context=context,
             on_delete=self.on_delete,
@@ -147,53 +150,59 @@ class Magento2Driver(Magento2Config):
 
     def _env(self, context: IntegrationContext, keep_site: bool = True) -> Env:
         assert self._client is not None
-        store_ids, weight_unit = self._site_info(self._client)
+        site = self._site_info(self._client)
         if keep_site and not self._site_kept:  # what a dry run needs to build the same bodies without asking Magento
-            site = {"store_ids": store_ids, "weight_unit": weight_unit}
             kept = context.mappings.find(*SITE)
-            if kept is None or kept.external_data != site:
-                context.mappings.save(*SITE, None, site)
+            if kept is None or kept.external_data != site.data():
+                context.mappings.save(*SITE, None, site.data())
             self._site_kept = True
-        settings = self.mapping_settings(weight_unit)
+        settings = self.mapping_settings(site)
         return Env(
             client=self._client,
             settings=settings,
-            store_ids=store_ids,
+            store_ids=dict(site.store_ids),
             refs=MappingRefs(context.mappings, settings),
             context=context,
             on_delete=self.on_delete,
             category_root_id=self.category_root_id,
         )
 
-    def mapping_settings(self, weight_unit: str = "kgs") -> MappingSettings:
+    def mapping_settings(self, site: Site | None = None) -> MappingSettings:
         """The configuration as the pure mapping functions take it (`mapping.product_scopes` & co)."""
+        site = site or Site()
         return MappingSettings(
             channel=self.channel,
             currency=self.currency,
             default_locale=self.default_locale,
             store_views=dict(self.store_views),
-            website_ids=tuple(self.website_ids),
+            more_store_views=dict(self.store_view_locales),
+            website_ids=tuple(self.websites),
             attribute_map={**DEFAULT_ATTRIBUTE_MAP, **self.attribute_map},
-            weight_unit=weight_unit,
+            weight_unit=site.weight_unit,
+            channel_websites={c: tuple(w) for c, w in self.channel_websites.items()},
+            price_scope=self.price_scope,
+            store_websites=dict(site.store_websites),
+            website_currencies=dict(site.website_currencies),
+            image_roles={a: tuple(r) for a, r in self.image_roles.items()},
+            asset_images=tuple(self.asset_images),
+            file_attributes=self.file_attributes,
+            file_base_url=self.file_base_url,
+            association_map=dict(self.association_map),
+            grouped_from=self.grouped_from,
+            stock=self.stock,
         )
 
-    def _site_info(self, client: MagentoClient) -> tuple[dict[str, int], str]:
-        """Store view ids (for labels) and the weight unit, read once per open()."""
+    def _site_info(self, client: MagentoClient) -> Site:
+        """Store views (ids, websites), base currencies and the weight unit, read once per open()."""
         with self._lock:
             if self._site is None:
                 views = client.get("/V1/store/storeViews") or []
-                store_ids = {str(v["code"]): int(v["id"]) for v in views}
-                unknown = sorted(code for code in self.store_views.values() if code not in store_ids)
-                if unknown:
-                    raise MagentoError(
-                        f"store_views names store view(s) {', '.join(unknown)} that Magento does not have",
-                        method="GET",
-                        path="/V1/store/storeViews",
-                        status=200,
-                    )
                 configs = client.get("/V1/store/storeConfigs") or []
-                units = [c.get("weight_unit") for c in configs if c.get("website_id") in self.website_ids]
-                self._site = (store_ids, next((u for u in units if u), "kgs"))
+                site = Site.read(views, configs, self.websites)
+                problems = site.problems(self.mapping_settings(site))
+                if problems:
+                    raise MagentoError("; ".join(problems), method="GET", path="/V1/store/storeViews", status=200)
+                self._site = site
             return self._site
 
     def _parallel(
@@ -257,8 +266,11 @@ class Magento2Driver(Magento2Config):
                 return products.settle(p, env, p.result)
             try:
                 products.link(p, env)
+                products.extras(p, env)
             except (MagentoError, Unresolved) as error:
                 return products.settle(p, env, failure(error))
+            except MediaUnavailable as error:
+                return products.settle(p, env, DeliveryResult.retryable(str(error)))
             return products.finish(p, env)
 
         self._parallel(sorted(planned), finish, mutations, results, env)

@@ -23,13 +23,12 @@ class Env:
     category_root_id: int = 2
 
     @property
-    def locale_store_ids(self) -> dict[str, int]:
-        """Akeneo locale -> Magento store id, for every configured store view (labels go to all of them)."""
-        return {
-            locale: self.store_ids[store]
-            for locale, store in self.settings.store_views.items()
+    def locale_store_ids(self) -> list[tuple[str, int]]:
+        """(Akeneo locale, Magento store id) of every configured store view (labels go to all of them)."""
+        return sorted(
+            (locale, self.store_ids[store]) for store, locale in self.settings.view_locales.items()
             if store in self.store_ids
-        }
+        )  # fmt: skip
 
     def done(self, m: MutationData, external_id: str | None, data: dict[str, Any]) -> DeliveryResult:
         """Success; the new mapping is visible to the rest of the batch at once."""

@@ -9,12 +9,33 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+import dagster as dg
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from drivers.base import SECRET_MARK, Driver
-from drivers.magento2.mapping import DEFAULT_ATTRIBUTE_MAP
+from drivers.magento2.mapping import DEFAULT_ASSOCIATION_MAP, DEFAULT_ATTRIBUTE_MAP, IMAGE_ROLES
 
 _STORE_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+LINK_TYPES = ("related", "upsell", "crosssell")
+
+
+class StockConfig(dg.Config):
+    """What Magento's stock says: fixed for new products, or an Akeneo number attribute, or MSI source items."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_qty: float = Field(default=0, ge=0, description="Quantity a new product gets (without `qty_attribute`)")
+    is_in_stock: bool = Field(default=True, description="Stock status a new product gets (without `qty_attribute`)")
+    qty_attribute: str | None = Field(
+        default=None,
+        description="Akeneo number attribute holding the quantity: sent on every change, in stock when above 0",
+    )
+    msi_source_code: str | None = Field(
+        default=None,
+        description="Send source items (POST /V1/inventory/source-items) to this MSI source instead of stock_item",
+    )
 
 
 class Magento2Config(Driver):
@@ -44,11 +65,55 @@ class Magento2Config(Driver):
     store_views: dict[str, str] = Field(
         default_factory=dict,
         description="Akeneo locale -> Magento store view code, e.g. {fr_FR: fr}; each view gets only its "
-        "localized values (name, description, url_key...)",
+        "localized values (name, description, url_key...) and its website's channel's",
+    )
+    store_view_locales: dict[str, str] = Field(
+        default_factory=dict,
+        description="More store views, as store view code -> Akeneo locale, when a locale has several (one per "
+        "website), e.g. {b2b: en_US}",
     )
     website_ids: list[int] = Field(
-        default_factory=lambda: [1], description="Magento websites every product is assigned to"
+        default_factory=lambda: [1], description="Magento websites every product is assigned to (without "
+        "`channel_websites`)"
     )
+    channel_websites: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="Akeneo channel -> Magento website ids, e.g. {ecommerce: [1], b2b: [2]}: products go to every "
+        "website listed, each website's store views get their channel's scopable values; must map `channel`",
+    )
+    price_scope: Literal["global", "website"] = Field(
+        default="global",
+        description="Magento's catalog price scope: `website` sends each website its channel's price in the "
+        "website's base currency (through one of its store views)",
+    )
+    image_roles: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Akeneo image (or asset collection) attribute -> Magento image roles, e.g. {main_image: [image, "
+        "small_image, thumbnail]}; empty: the first image gets image, small_image and thumbnail",
+    )
+    asset_images: list[str] = Field(
+        default_factory=list,
+        description="Akeneo asset collection attributes whose assets' main media become gallery images",
+    )
+    file_attributes: Literal["skip", "url"] = Field(
+        default="skip",
+        description="pim_catalog_file attributes: skip them (logged once per attribute), or `url`: a text "
+        "attribute holding `file_base_url`/<file code>",
+    )
+    file_base_url: str | None = Field(
+        default=None, description="Where the shop's customers can download Akeneo files (with file_attributes: url)"
+    )
+    association_map: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ASSOCIATION_MAP),
+        description="Akeneo association type -> Magento link type (related, upsell, crosssell); types not "
+        "listed are not sent",
+    )
+    grouped_from: str | None = Field(
+        default=None,
+        description="Quantified association type whose products make a Magento grouped product (associated "
+        "links with their quantity)",
+    )
+    stock: StockConfig | None = Field(default=None, description="Stock sent to Magento (none: Magento's default)")
     attribute_map: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ATTRIBUTE_MAP),
         description="Akeneo attribute code -> Magento attribute code (merged over the defaults sku, name, "
@@ -84,12 +149,78 @@ class Magento2Config(Driver):
             raise ValueError(f"store view codes must be Magento store codes (not all/admin): {', '.join(bad)}")
         return value
 
+    @field_validator("store_view_locales")
+    @classmethod
+    def _more_stores(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(code for code in value if not _STORE_CODE.match(code) or code in ("all", "admin"))
+        if bad:
+            raise ValueError(f"store view codes must be Magento store codes (not all/admin): {', '.join(bad)}")
+        return value
+
     @field_validator("website_ids")
     @classmethod
     def _websites(cls, value: list[int]) -> list[int]:
         if not value or any(w < 1 for w in value):
             raise ValueError("website_ids needs at least one website id (>= 1)")
         return value
+
+    @field_validator("channel_websites")
+    @classmethod
+    def _channel_websites(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        problems, owner = [], {}
+        for channel, websites in value.items():
+            if not websites or any(w < 1 for w in websites):
+                problems.append(f"{channel}: needs at least one website id (>= 1)")
+            for website in websites:
+                if owner.setdefault(website, channel) != channel:
+                    problems.append(f"website {website} is fed by two channels ({owner[website]}, {channel})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("image_roles")
+    @classmethod
+    def _roles_once(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        seen: dict[str, str] = {}
+        problems = []
+        for attribute, roles in value.items():
+            for role in roles:
+                if role not in IMAGE_ROLES:
+                    problems.append(f"{attribute}: unknown role {role} (expected some of {', '.join(IMAGE_ROLES)})")
+                elif seen.setdefault(role, attribute) != attribute:
+                    problems.append(f"role {role} is given to two attributes ({seen[role]}, {attribute})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("association_map")
+    @classmethod
+    def _link_types(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(f"{kind}: {link}" for kind, link in value.items() if link not in LINK_TYPES)
+        if bad:
+            raise ValueError(f"Magento link types are {', '.join(LINK_TYPES)}; not {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Magento2Config:
+        problems = []
+        twice = sorted(set(self.store_views.values()) & set(self.store_view_locales))
+        if twice:
+            problems.append(f"store view(s) {', '.join(twice)} in both store_views and store_view_locales")
+        if self.channel_websites and self.channel not in self.channel_websites:
+            problems.append(f"channel_websites must map `channel` ({self.channel}): the global scope's values")
+        if self.file_attributes == "url" and not (self.file_base_url or "").startswith(("http://", "https://")):
+            problems.append("file_attributes: url needs file_base_url, an http(s) URL")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def websites(self) -> list[int]:
+        """Every website a product is assigned to."""
+        if not self.channel_websites:
+            return list(self.website_ids)
+        return sorted({w for websites in self.channel_websites.values() for w in websites})
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> Magento2Config:

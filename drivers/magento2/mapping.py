@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -35,12 +35,20 @@ DEFAULT_ATTRIBUTE_MAP: dict[str, str] = {
     "price": "price",
     "weight": "weight",
 }
+DEFAULT_ASSOCIATION_MAP: dict[str, str] = {"RELATED": "related", "UPSELL": "upsell", "X_SELL": "crosssell"}
+IMAGE_ROLES = ("image", "small_image", "thumbnail", "swatch_image")
+IMAGE_TYPES = frozenset({"pim_catalog_image"})
+ASSET_TYPES = frozenset({"pim_catalog_asset_collection"})
+FILE_TYPES = frozenset({"pim_catalog_file"})
 # Magento product fields that are not custom_attributes / extension_attributes.
 PRODUCT_FIELDS = frozenset({"name", "price", "weight", "status", "visibility", "type_id", "attribute_set_id"})
-EXTENSION_FIELDS = frozenset({"website_ids", "category_links"})
-# Always present in the global scope (Magento requires them or they are ours): never cleared.
+EXTENSION_FIELDS = frozenset({"website_ids", "category_links", "stock_item"})
+# Always present in the global scope (Magento requires them or they are ours): never cleared. A stock
+# given once to a new product is Magento's to keep.
+# Global-scope Magento attributes: sent to a store view they would overwrite the global value.
+GLOBAL_ONLY = frozenset({"price", "weight"})
 NEVER_CLEARED = frozenset(
-    {"name", "price", "status", "visibility", "type_id", "attribute_set_id", "website_ids", "url_key"}
+    {"name", "price", "status", "visibility", "type_id", "attribute_set_id", "website_ids", "url_key", "stock_item"}
 )
 FRONTEND_INPUT: dict[str, str] = {
     "pim_catalog_identifier": "text",
@@ -89,17 +97,60 @@ class MappingSettings:
     currency: str
     default_locale: str
     store_views: Mapping[str, str] = field(default_factory=dict)  # Akeneo locale -> store view code
-    website_ids: tuple[int, ...] = (1,)
+    more_store_views: Mapping[str, str] = field(default_factory=dict)  # store view code -> Akeneo locale
+    website_ids: tuple[int, ...] = (1,)  # every website a product is assigned to
     attribute_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ATTRIBUTE_MAP))
     weight_unit: str = "kgs"  # Magento's general/locale/weight_unit
+    channel_websites: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    price_scope: str = "global"  # or "website"
+    store_websites: Mapping[str, int] = field(default_factory=dict)  # store view code -> website id (Magento's)
+    website_currencies: Mapping[int, str] = field(default_factory=dict)  # website id -> base currency (Magento's)
+    image_roles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    asset_images: Sequence[str] = ()
+    file_attributes: str = "skip"  # or "url"
+    file_base_url: str | None = None
+    association_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ASSOCIATION_MAP))
+    grouped_from: str | None = None
+    stock: Any = None  # config.StockConfig, or None: no stock sent
 
     def magento_code(self, code: str) -> str:
         return self.attribute_map.get(code, code)
 
     @property
+    def view_locales(self) -> dict[str, str]:
+        """Every configured store view code -> its Akeneo locale."""
+        return {**{store: locale for locale, store in self.store_views.items()}, **self.more_store_views}
+
+    def channel_of(self, store: str) -> str:
+        """The Akeneo channel feeding a store view: its website's in `channel_websites`, else `channel`."""
+        website = self.store_websites.get(store)
+        for channel, websites in self.channel_websites.items():
+            if website in websites:
+                return channel
+        return self.channel
+
+    @property
+    def price_stores(self) -> dict[str, int]:
+        """With website price scope: the store view each website's price is sent through (its first one)."""
+        if self.price_scope != "website":
+            return {}
+        chosen: dict[int, str] = {}
+        for store in sorted(self.view_locales):
+            website = self.store_websites.get(store)
+            if website in self.website_ids and website not in chosen:
+                chosen[website] = store
+        return {store: website for website, store in chosen.items()}
+
+    @property
     def store_locales(self) -> dict[str, str]:
-        """Store view code -> locale, for the store views that get their own (localized) save."""
-        return {store: locale for locale, store in self.store_views.items() if locale != self.default_locale}
+        """Store view code -> locale, for the store views that get their own save: a locale or a channel
+        other than the global scope's, or the one carrying its website's price."""
+        prices = self.price_stores
+        return {
+            store: locale
+            for store, locale in self.view_locales.items()
+            if locale != self.default_locale or self.channel_of(store) != self.channel or store in prices
+        }
 
 
 @dataclass(frozen=True)
@@ -112,6 +163,7 @@ class AttributeInfo:
     attribute_id: int | None = None
     skipped: bool = False
     default_metric_unit: str | None = None
+    reference_data_name: str | None = None  # an asset collection's asset family
 
     @classmethod
     def from_external(cls, code: str, data: Mapping[str, Any]) -> AttributeInfo:
@@ -122,6 +174,7 @@ class AttributeInfo:
             attribute_id=data.get("attribute_id"),
             skipped=bool(data.get("skipped")),
             default_metric_unit=data.get("default_metric_unit"),
+            reference_data_name=data.get("reference_data_name"),
         )
 
     @classmethod
@@ -246,6 +299,8 @@ def format_value(
             else:
                 ids.append(option_id)
         return ",".join(sorted(ids, key=lambda i: (len(i), i))) or None
+    if kind in FILE_TYPES:
+        return f"{(settings.file_base_url or '').rstrip('/')}/{value}" if settings.file_attributes == "url" else None
     if kind == "pim_catalog_boolean":
         return "1" if value is True or str(value).lower() in ("1", "true") else "0"
     if kind == "pim_catalog_date":
@@ -268,16 +323,17 @@ def format_value(
 # ------------------------------------------------------------------------------- products
 
 
-def _scope_of(locale: str | None, settings: MappingSettings) -> str | None:
-    """Where a value with this locale goes: "all", a store view code, or nowhere (None)."""
-    if locale is None or locale == settings.default_locale:
-        return GLOBAL
-    store = settings.store_views.get(locale)
-    return store if store is not None and store in settings.store_locales else None
+def _global_wants(item: Mapping[str, Any], settings: MappingSettings) -> bool:
+    return item.get("locale") in (None, settings.default_locale) and item.get("channel") in (None, settings.channel)
 
 
-def _wanted_channel(item: Mapping[str, Any], settings: MappingSettings) -> bool:
-    return item.get("channel") in (None, settings.channel)
+def _stores_wanting(item: Mapping[str, Any], views: Mapping[str, tuple[str, str]], is_global: bool) -> list[str]:
+    """The store views a value goes to: those of its locale and channel, unless the global scope carries
+    it already (a store-scoped save copies what it is sent into the view: magento2#9186)."""
+    if is_global:
+        return []
+    locale, channel = item.get("locale"), item.get("channel")
+    return [s for s, (lo, ch) in views.items() if locale in (None, lo) and channel in (None, ch)]
 
 
 def _resolve(code: str, settings: MappingSettings, refs: Refs, missing: list[str]) -> AttributeInfo | None:
@@ -290,39 +346,56 @@ def _resolve(code: str, settings: MappingSettings, refs: Refs, missing: list[str
 def product_scopes(
     payload: Mapping[str, Any], kind: str, settings: MappingSettings, refs: Refs
 ) -> dict[str, dict[str, Any]]:
-    """The fields a product has in each Magento scope. `kind`: "simple", "variant" or "configurable".
+    """The fields a product has in each Magento scope. `kind`: "simple", "variant", "configurable" or
+    "grouped".
 
     Raises `Unresolved` when an attribute, option, category or attribute set is not in Magento yet.
     """
     sku = str(payload.get("identifier") or payload.get("code"))
     missing: list[str] = []
     scopes: dict[str, dict[str, Any]] = {GLOBAL: {}}
-    for store in settings.store_locales:
+    views = {store: (locale, settings.channel_of(store)) for store, locale in settings.store_locales.items()}
+    for store in views:
         scopes[store] = {}
+    prices: dict[str, Any] = {}  # website price scope: the price attribute's values
     for item in payload.get("values") or ():
-        if not _wanted_channel(item, settings):
-            continue
-        scope = _scope_of(item.get("locale"), settings)
-        if scope is None:
+        is_global = _global_wants(item, settings)
+        stores = _stores_wanting(item, views, is_global)
+        if not is_global and not stores:
             continue
         info = _resolve(item["attribute_code"], settings, refs, missing)
         if info is None or info.skipped or info.magento_code == "sku":
             continue
-        if kind == "configurable" and info.magento_code in ("price", "weight"):
-            continue  # a configurable's price and weight come from its children
+        if kind in ("configurable", "grouped") and info.magento_code in ("price", "weight"):
+            continue  # a configurable's (a grouped product's) price and weight come from its children
+        if info.magento_code == "price" and settings.price_stores and item.get("locale") is None:
+            prices.setdefault(item.get("channel") or "", item)
         value = format_value(info, item, settings, refs, missing)
-        if value is not None:
-            scopes[scope][info.magento_code] = value
+        if value is None:
+            continue
+        if is_global:
+            scopes[GLOBAL][info.magento_code] = value
+        if info.magento_code in GLOBAL_ONLY:
+            continue  # a store-view save of a global attribute writes store 0 (price: see price_stores)
+        for store in stores:
+            scopes[store][info.magento_code] = value
+    for store, website in settings.price_stores.items():
+        channel = settings.channel_of(store)
+        item = prices.get(channel) or prices.get("")
+        currency = settings.website_currencies.get(website) or settings.currency
+        amount = price_in(item.get("value"), currency) if item is not None else None
+        if amount is not None:
+            scopes[store]["price"] = float(amount)
 
     main = scopes[GLOBAL]
     if not main.get("name"):
-        localized = [scopes[s].get("name") for s in sorted(settings.store_locales)]
+        localized = [scopes[s].get("name") for s in sorted(views)]
         main["name"] = next((n for n in localized if n), sku)
     main["url_key"] = url_key(main["name"], sku)
-    for store in settings.store_locales:
+    for store in views:
         if scopes[store].get("name"):
             scopes[store]["url_key"] = url_key(scopes[store]["name"], sku)
-    main["type_id"] = "configurable" if kind == "configurable" else "simple"
+    main["type_id"] = {"configurable": "configurable", "grouped": "grouped"}.get(kind, "simple")
     family = payload.get("family")
     set_id = refs.attribute_set_id(family) if family else DEFAULT_ATTRIBUTE_SET_ID
     if set_id is None:
@@ -330,7 +403,7 @@ def product_scopes(
     main["attribute_set_id"] = set_id
     main["status"] = 2 if payload.get("enabled") is False else 1
     main["visibility"] = 1 if kind == "variant" else 4
-    if kind != "configurable":
+    if kind not in ("configurable", "grouped"):
         main.setdefault("price", 0.0)  # Magento requires a price; none in `currency` means 0
     main["website_ids"] = sorted(settings.website_ids)
     links = []
@@ -347,6 +420,31 @@ def product_scopes(
     return {scope: fields for scope, fields in scopes.items() if fields}
 
 
+def stock_item(payload: Mapping[str, Any], kind: str, settings: MappingSettings, new: bool) -> dict[str, Any] | None:
+    """`extension_attributes.stock_item` to send: the quantity attribute's value on every change, else
+    the configured stock once, for a new product (a configurable or grouped product: in stock, no qty)."""
+    stock = settings.stock
+    if stock is None or stock.msi_source_code:
+        return None
+    if kind in ("configurable", "grouped"):
+        return {"is_in_stock": True} if new else None
+    qty = source_qty(payload, settings)
+    if qty is not None:
+        return {"qty": float(qty), "is_in_stock": qty > 0}
+    return {"qty": float(stock.default_qty), "is_in_stock": bool(stock.is_in_stock)} if new else None
+
+
+def source_qty(payload: Mapping[str, Any], settings: MappingSettings) -> Decimal | None:
+    """The quantity from `stock.qty_attribute` (the global scope's value), None without one."""
+    stock = settings.stock
+    if stock is None or not stock.qty_attribute:
+        return None
+    for item in payload.get("values") or ():
+        if item.get("attribute_code") == stock.qty_attribute and _global_wants(item, settings):
+            return _decimal(item.get("value"))
+    return None
+
+
 def _link_key(link: Mapping[str, Any]) -> tuple[int, str]:
     return (len(link["category_id"]), link["category_id"])
 
@@ -361,12 +459,15 @@ def emptied_fields(
     """Fields to clear per scope: attributes in `changed_fields` that had a value in `previous`
     (or, without `previous`, in the global scope) and have none now. Akeneo omits empty values."""
 
+    views = {store: (locale, settings.channel_of(store)) for store, locale in settings.store_locales.items()}
+
     def keys(values: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
         out = set()
         for item in values or ():
-            scope = _scope_of(item.get("locale"), settings)
-            if scope is not None and _wanted_channel(item, settings):
-                out.add((item["attribute_code"], scope))
+            is_global = _global_wants(item, settings)
+            if is_global:
+                out.add((item["attribute_code"], GLOBAL))
+            out.update((item["attribute_code"], store) for store in _stores_wanting(item, views, is_global))
         return out
 
     now = keys(payload.get("values") or ())
@@ -447,18 +548,22 @@ def product_body(sku: str, fields: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------ other entities
 
 
-def labels_for_stores(labels: Mapping[str, str] | None, store_ids: Mapping[str, int]) -> list[dict[str, Any]]:
+StoreIds = Mapping[str, int] | Iterable[tuple[str, int]]  # Akeneo locale -> store id, or (locale, store id) pairs
+
+
+def labels_for_stores(labels: Mapping[str, str] | None, store_ids: StoreIds) -> list[dict[str, Any]]:
     """Akeneo labels {locale: label} as Magento store labels, for the mapped store views."""
     labels = labels or {}
+    pairs = store_ids.items() if isinstance(store_ids, Mapping) else store_ids
     return [
         {"store_id": store_id, "label": labels[locale]}
-        for locale, store_id in sorted(store_ids.items(), key=lambda kv: kv[1])
+        for locale, store_id in sorted(pairs, key=lambda kv: kv[1])
         if labels.get(locale)
     ]
 
 
 def attribute_body(
-    payload: Mapping[str, Any], magento_code: str, settings: MappingSettings, store_ids: Mapping[str, int]
+    payload: Mapping[str, Any], magento_code: str, settings: MappingSettings, store_ids: StoreIds
 ) -> dict[str, Any]:
     """`{"attribute": ...}` for POST/PUT /V1/products/attributes: input from the Akeneo type,
     `store` scope when localizable or scopable (global otherwise), labels per store view."""
@@ -479,7 +584,7 @@ def attribute_body(
     return {"attribute": attribute}
 
 
-def option_body(payload: Mapping[str, Any], store_ids: Mapping[str, int]) -> dict[str, Any]:
+def option_body(payload: Mapping[str, Any], store_ids: StoreIds) -> dict[str, Any]:
     """The admin label is the Akeneo option code (unique per attribute, stable); labels per view."""
     sort_order = payload.get("sort_order")
     return {

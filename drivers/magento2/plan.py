@@ -30,6 +30,7 @@ from drivers.magento2.mapping import (
     option_body,
     product_body,
 )
+from drivers.magento2.media import unchanged as media_unchanged
 from drivers.models import ENTITY_TYPES, MutationData, PlannedCall
 
 NEW = 0  # an id Magento would give a planned create
@@ -51,7 +52,7 @@ def plan_mutations(mutations: Sequence[MutationData], env: Env) -> list[PlannedC
         for m in _ordered([m for m in mutations if m.entity_type == entity_type]):
             why = f"{m.operation} {m.entity_type} {m.code}"
             try:
-                for method, path, body, reason in PLANNERS[entity_type](m, env):
+                for method, path, body, reason in PLANNERS.get(entity_type, _nothing)(m, env):
                     calls.append(PlannedCall(mutation_id=m.mutation_id, method=method, target=path,
                                              why=f"{why}: {reason}", body_sha256=_sha(body)))  # fmt: skip
             except Unresolved as error:
@@ -212,6 +213,34 @@ def _product(m: MutationData, env: Env) -> Planned:
     if link is not None and link.root and link.attach:
         body = {"childSku": planned.sku}
         yield "POST", f"{products.CONFIGURABLES}/{link.root}/child", body, f"link to configurable {link.root}"
+    yield from _extras(planned)
+
+
+def _extras(planned: products.ProductPlan) -> Planned:
+    """Gallery, links and source item; an image whose file changed is planned as an upload (the dry run
+    does not download it to see whether its bytes are those already sent)."""
+    path = f"/all/V1/products/{planned.sku}"
+    if planned.media is not None:
+        for wanted in planned.media.wanted:
+            sent = planned.media.state.get(wanted.key)
+            if sent is None or sent.get("source") != wanted.source:
+                yield "POST", f"{path}/media", None, f"upload image {wanted.key} ({wanted.source})"
+                if sent is not None:
+                    yield "DELETE", f"{path}/media/{sent['entry_id']}", None, f"the image {wanted.key} replaced"
+            elif not media_unchanged(wanted, sent):
+                yield "PUT", f"{path}/media/{sent['entry_id']}", None, f"image {wanted.key} roles, position, label"
+        for key in planned.media.remove:
+            yield "DELETE", f"{path}/media/{planned.media.state[key]['entry_id']}", None, f"image {key} removed"
+    if planned.links_due:
+        yield "POST", f"{path}/links", None, "product links (associations), removed ones deleted"
+    if planned.source_item is not None:
+        body = {"sourceItems": [planned.source_item]}
+        yield "POST", "/all/V1/inventory/source-items", body, f"stock at source {planned.source_item['source_code']}"
+
+
+def _nothing(m: MutationData, env: Env) -> Planned:
+    """Channels and association types are read by products; nothing of theirs is written to Magento."""
+    return iter(())
 
 
 PLANNERS = {
@@ -222,4 +251,6 @@ PLANNERS = {
     "category": _category,
     "product_model": _product,
     "product": _product,
+    "channel": _nothing,
+    "association_type": _nothing,
 }

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.context import MediaUnavailable
+from drivers.magento2 import links as product_links
 from drivers.magento2.client import MagentoError, sku_key, sku_path
 from drivers.magento2.common import Env, failure
 from drivers.magento2.mapping import (
@@ -23,11 +25,15 @@ from drivers.magento2.mapping import (
     ScopeChange,
     Unresolved,
     configurable_option_body,
+    digest,
     emptied_fields,
     plan_scope,
     product_body,
     product_scopes,
+    source_qty,
+    stock_item,
 )
+from drivers.magento2.media import MediaPlan, plan_media, send_media, wanted_images
 from drivers.models import DeliveryResult, MappingData, MutationData
 
 CONFIGURABLES = "/all/V1/configurable-products"
@@ -60,6 +66,14 @@ class ProductPlan:
     linked: bool = False
     dirty: bool = False  # `known` changed (e.g. a pending bulk operation): worth saving even on failure
     result: DeliveryResult | None = None
+    media: MediaPlan | None = None  # the gallery's changes (images, assets)
+    links_due: bool = False  # the product links (associations) differ from those sent, or wait for a target
+    source_item: dict[str, Any] | None = None  # the MSI source item to send
+
+    @property
+    def extras_due(self) -> bool:
+        """Work after the saves: gallery, product links, source item."""
+        return self.media is not None or self.links_due or self.source_item is not None
 
     @property
     def global_change(self) -> ScopeChange | None:
@@ -80,10 +94,12 @@ def sku_of(m: MutationData) -> str:
     return str(p.get("code") or m.code)
 
 
-def _kind(m: MutationData) -> str:
+def _kind(m: MutationData, env: Env) -> str:
     if m.entity_type == "product_model":
         return "configurable"
-    return "variant" if (m.payload.get("root_parent") or m.payload.get("parent")) else "simple"
+    if m.payload.get("root_parent") or m.payload.get("parent"):
+        return "variant"
+    return product_links.product_type(m, env) or "simple"
 
 
 def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan | DeliveryResult:
@@ -91,7 +107,7 @@ def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan |
     p = m.payload
     if m.entity_type == "product_model" and p.get("parent"):
         return env.done(m, None, {"submodel": True, "root": p.get("root_parent") or p.get("parent")})
-    kind, sku = _kind(m), sku_of(m)
+    kind, sku = _kind(m, env), sku_of(m)
     settings = env.settings
     try:
         scopes = product_scopes(p, kind, settings, env.refs)
@@ -101,6 +117,9 @@ def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan |
     current = env.refs.mapping(m.entity_type, m.entity_uuid)
     known = dict(current.external_data) if current is not None else {}
     state = {} if ignore_state else dict(known.get("sent") or {})
+    stock = stock_item(p, kind, settings, new=not state)
+    if stock is not None:
+        scopes[GLOBAL]["stock_item"] = stock
     changes, sent = [], {}
     for scope in [GLOBAL, *sorted((set(scopes) | set(state)) - {GLOBAL})]:
         if scope != GLOBAL and scope not in settings.store_locales:
@@ -120,9 +139,54 @@ def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan |
         return failure(error)
     except Invalid as error:
         return DeliveryResult.permanent(str(error))
-    if not changes and product.link is None:
+    _plan_extras(product, scopes, env, ignore_state)
+    if not changes and product.link is None and not product.extras_due:
         return finish(product, env)
     return product
+
+
+def _plan_extras(product: ProductPlan, scopes: dict[str, dict[str, Any]], env: Env, ignore_state: bool) -> None:
+    """Gallery, product links and MSI source item: what differs from what the mapping says was sent."""
+    m, known = product.mutation, ({} if ignore_state else product.known)
+    product.media = plan_media(wanted_images(m.payload, scopes, env.settings, env.refs), known)
+    try:
+        product.links_due = product_links.plan_links(m, known, env) is not None
+    except Unresolved:
+        product.links_due = True  # the product is saved now, its links once their targets are in Magento
+    stock = env.settings.stock
+    if stock is not None and stock.msi_source_code and product.kind not in ("configurable", "grouped"):
+        qty = source_qty(m.payload, env.settings)
+        if qty is None and known.get("source_item"):
+            return  # the configured stock is for new products only
+        amount = float(qty) if qty is not None else float(stock.default_qty)
+        in_stock = amount > 0 if qty is not None else bool(stock.is_in_stock)
+        item = {"sku": product.sku, "source_code": stock.msi_source_code, "quantity": amount,
+                "status": 1 if in_stock else 0}  # fmt: skip
+        if known.get("source_item") != digest(item):
+            product.source_item = item
+
+
+def extras(product: ProductPlan, env: Env) -> None:
+    """After the saves: the gallery, the product links, the source item. Each records what landed in
+    `product.known`, so a failure part-way is not repeated. Raises MagentoError, Unresolved, MediaUnavailable."""
+    sku = product.sku
+    if product.media is not None:
+        def landed() -> None:
+            product.known["media"] = product.media.state if product.media else {}
+            product.dirty = True
+
+        product.known["media"] = send_media(product.media, sku, env, on_progress=landed)
+        product.dirty, product.media = True, None
+    if product.links_due:
+        links = product_links.plan_links(product.mutation, product.known, env)
+        if links is not None:
+            product.known["links"] = product_links.send_links(links, sku, env)
+            product.dirty = True
+        product.links_due = False
+    if product.source_item is not None:
+        env.client.post("/all/V1/inventory/source-items", json={"sourceItems": [product.source_item]}, skus=[sku])
+        product.known["source_item"] = digest(product.source_item)
+        product.dirty, product.source_item = True, None
 
 
 def _plan_link(product: ProductPlan, fields: dict[str, Any], env: Env, has_state: bool) -> None:
@@ -184,8 +248,11 @@ def send(product: ProductPlan, env: Env) -> DeliveryResult:
         for change in product.store_changes:
             save_scope(product, change, env)
         link(product, env)
+        extras(product, env)
     except (MagentoError, Unresolved) as error:
         return settle(product, env, failure(error))
+    except MediaUnavailable as error:
+        return settle(product, env, DeliveryResult.retryable(str(error)))
     return finish(product, env)
 
 
@@ -194,11 +261,14 @@ def _is_missing(error: MagentoError, product: ProductPlan) -> bool:
     return error.status == 400 and MISSING_PRODUCT in error.message and bool(product.known.get("sent"))
 
 
+_SENT_TO_THE_LOST_PRODUCT = ("sent", "linked_to", "axes", "media", "links", "source_item")
+
+
 def _resend_in_full(product: ProductPlan, env: Env) -> DeliveryResult:
     again = plan(product.mutation, env, ignore_state=True)
     if isinstance(again, DeliveryResult):
         return again
-    again.known = {k: v for k, v in product.known.items() if k not in ("sent", "linked_to", "axes")}
+    again.known = {k: v for k, v in product.known.items() if k not in _SENT_TO_THE_LOST_PRODUCT}
     return send(again, env)
 
 

@@ -20,6 +20,9 @@ CONTRACT_FIELDS = {
     "base_url", "token", "username", "password", "channel", "currency", "default_locale", "store_views",
     "website_ids", "attribute_map", "category_root_id", "on_delete", "bulk", "batch_size", "max_concurrency",
     "timeout_seconds",
+    # what a shop needs to sell (images, files, links, stock, websites per channel)
+    "store_view_locales", "channel_websites", "price_scope", "image_roles", "asset_images", "file_attributes",
+    "file_base_url", "association_map", "grouped_from", "stock",
 }  # fmt: skip
 
 
