@@ -115,7 +115,7 @@ def test_routes(client: httpx.Client) -> None:
     assert client.get("/all/V1/store/storeViews").status_code == 200
     not_implemented = client.get("/V1/products/x/options")
     assert not_implemented.status_code == 501
-    assert "GetV1ProductsSkuMedia" in not_implemented.json()["parameters"]
+    assert "GetV1ProductsSkuOptions" in not_implemented.json()["parameters"]
 
 
 def test_path_parameter_types_are_checked(client: httpx.Client) -> None:
