@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drivers.context import EntityMappingService
+from drivers.magento2.links import association_targets
 from drivers.magento2.mapping import SELECT_TYPES, AttributeInfo, MappingSettings
 from drivers.models import MappingData, MutationData, entity_uuid
 
@@ -102,6 +103,18 @@ class MappingRefs:
                 return list(found.external_data["axes"])
         return None
 
+    def channel(self, code: str) -> dict[str, Any] | None:
+        """What `reference.handle_channel` kept of an Akeneo channel (locales, currencies, category_tree,
+        labels), None when it was never delivered (or was deleted)."""
+        found = self.mapping("channel", entity_uuid("channel", code))
+        return dict(found.external_data) if found is not None else None
+
+    def association_type(self, code: str) -> dict[str, Any] | None:
+        """What `reference.handle_association_type` kept of an Akeneo association type (is_quantified,
+        labels), None when it was never delivered (or was deleted)."""
+        found = self.mapping("association_type", entity_uuid("association_type", code))
+        return dict(found.external_data) if found is not None else None
+
     # ---------------------------------------------------------------------------- prefetch
 
     def prefetch(self, mutations: Sequence[MutationData]) -> None:
@@ -112,10 +125,17 @@ class MappingRefs:
         families: set[str] = set()
         variants: set[str] = set()
         models: set[str] = set()
+        linked: set[str] = set()  # association targets: product uuids
+        kinds: set[str] = set()  # association types
         for m in mutations:
             own.setdefault(m.entity_type, set()).add(m.entity_uuid)
             p = m.payload if m.operation != "deleted" else (m.previous or m.payload)
             if m.entity_type in ("product", "product_model"):
+                if m.operation != "deleted":
+                    targets = association_targets(p)
+                    linked.update(targets.products)
+                    models.update(targets.models)
+                    kinds.update(targets.types)
                 attributes.update(v["attribute_code"] for v in p.get("values") or ())
                 attributes.update(m.changed_fields)
                 categories.update(c["code"] if isinstance(c, dict) else str(c) for c in p.get("categories") or ())
@@ -141,6 +161,16 @@ class MappingRefs:
         self.load("family", (entity_uuid("family", c) for c in families))
         self.load("family_variant", (entity_uuid("family_variant", c) for c in variants))
         self.load("product_model", (entity_uuid("product_model", c) for c in models))
+        self.load("product", linked)
+        self.load("association_type", (entity_uuid("association_type", c) for c in kinds))
+        channels = {self.settings.channel, *(getattr(self.settings, "channel_websites", None) or {})}
+        self.load("channel", (entity_uuid("channel", c) for c in channels))
+        roots = set()  # an associated sub-model is sent as its root model's configurable
+        for code in models:
+            found = self.mapping("product_model", entity_uuid("product_model", code))
+            if found is not None and found.external_data.get("submodel") and found.external_data.get("root"):
+                roots.add(str(found.external_data["root"]))
+        self.load("product_model", (entity_uuid("product_model", c) for c in roots))
         options: set[str] = set()
         for m in mutations:
             if m.entity_type not in ("product", "product_model") or m.operation == "deleted":
