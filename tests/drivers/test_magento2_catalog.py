@@ -18,6 +18,7 @@ import pytest
 
 from devtools.magento_sandbox.testing import SandboxHandle, running_sandbox
 from drivers.magento2.client import MagentoClient
+from drivers.magento2.mapping import slug
 from drivers.models import DeliveryResult, MutationData, entity_uuid
 from tests.drivers.conftest import SyncedCatalog
 from tests.drivers.magento_support import (
@@ -176,7 +177,10 @@ def test_category_tree_and_localized_names(clean: Run, synced_catalog: SyncedCat
         parent = "2" if akeneo["parent"] == "master" else by_name[CATEGORY_LABELS[akeneo["parent"]]][0]
         assert str(category["parent_id"]) == parent, code
         assert category["values"].get("fr", {}).get("name") == akeneo["labels"]["fr_FR"]
-        assert set(category["values"].get("fr", {})) == {"name"}  # the store view got only its name
+        # the store view got only its name and the URL key of that name (the global one is the code's)
+        assert set(category["values"].get("fr", {})) == {"name", "url_key"}
+        assert category["values"]["fr"]["url_key"] == slug(akeneo["labels"]["fr_FR"])
+        assert category["values"]["admin"]["url_key"] == slug(code)
     assert by_name["T-shirts"][1]["url_paths"]["default"] == "clothing/tshirts"
 
 
