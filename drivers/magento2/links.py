@@ -59,13 +59,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drivers.magento2.client import MagentoError, sku_key, sku_path
-from drivers.magento2.mapping import Unresolved
+from drivers.magento2.mapping import DEFAULT_ASSOCIATION_MAP, Unresolved
 from drivers.models import MutationData, entity_uuid
 
 if TYPE_CHECKING:
     from drivers.magento2.common import Env
 
-DEFAULT_ASSOCIATION_MAP: dict[str, str] = {"RELATED": "related", "UPSELL": "upsell", "X_SELL": "crosssell"}
 MAPPABLE = frozenset({"related", "upsell", "crosssell"})  # what `association_map` may name
 ASSOCIATED = "associated"  # a grouped product's links (Magento_GroupedProduct), with extension_attributes.qty
 GROUPED = "grouped"
@@ -179,7 +178,8 @@ def association_targets(payload: Mapping[str, Any]) -> Targets:
 
 
 def association_map(env: Env) -> dict[str, str]:
-    """Akeneo association type -> Magento link type (only related, upsell, crosssell are honoured)."""
+    """Akeneo association type -> Magento link type (only related, upsell, crosssell are honoured);
+    `DEFAULT_ASSOCIATION_MAP` (mapping.py, re-exported here) when the settings have none."""
     mapped = getattr(env.settings, "association_map", None)
     mapped = DEFAULT_ASSOCIATION_MAP if mapped is None else mapped
     return {str(k): str(v) for k, v in mapped.items() if v in MAPPABLE}
