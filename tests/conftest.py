@@ -140,6 +140,7 @@ def iec_environment(work: Path, akeneo_url: str, store_url: str) -> tuple[Path, 
         "IEC_DATABASE_URL": store_url,
         "DAGSTER_HOME": str(home),
         "IEC_INTEGRATIONS": str(work / "integrations.yaml"),
+        "IEC_MEDIA_DIR": str(work / "media"),
         "IEC_DEPLOYMENT": "test",
     }
 

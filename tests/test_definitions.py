@@ -16,7 +16,8 @@ pytestmark = pytest.mark.fast
 @pytest.fixture(params=["local", "test"])
 def defs(request, monkeypatch, tmp_path) -> dg.Definitions:
     for name, value in (("IEC_DATABASE_URL", f"sqlite:///{tmp_path / 'iec.db'}"), ("DAGSTER_HOME", str(tmp_path)),
-                        ("IEC_INTEGRATIONS", str(tmp_path / "integrations.yaml"))):  # fmt: skip
+                        ("IEC_INTEGRATIONS", str(tmp_path / "integrations.yaml")),
+                        ("IEC_MEDIA_DIR", str(tmp_path / "media"))):  # fmt: skip
         monkeypatch.setenv(name, value)  # importing the definitions exports defaults for unset ones
     from iec_pipeline.definitions import build_definitions
 

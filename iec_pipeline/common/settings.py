@@ -17,12 +17,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "sqlite:///.iec/iec.db"
 DEFAULT_DAGSTER_HOME = ".iec/dagster_home"
 DEFAULT_INTEGRATIONS = "integrations.yaml"
+DEFAULT_MEDIA_DIR = ".iec/media"
 
 # Setting -> its environment variable.
 VARIABLES = {
     "database_url": "IEC_DATABASE_URL",
     "dagster_home": "DAGSTER_HOME",
     "integrations_file": "IEC_INTEGRATIONS",
+    "media_dir": "IEC_MEDIA_DIR",
     "deployment": "IEC_DEPLOYMENT",
     "drops_quiet_seconds": "IEC_DROPS_QUIET_SECONDS",
     "drops_max_delay_seconds": "IEC_DROPS_MAX_DELAY_SECONDS",
@@ -38,6 +40,7 @@ class Settings(BaseModel, frozen=True):
     database_url: str = Field(description="The local store (SQLAlchemy URL); relative SQLite paths are pinned")
     dagster_home: Path = Field(description="Dagster's storage: runs, event logs, schedules")
     integrations_file: Path = Field(description="The integrations YAML")
+    media_dir: Path = Field(description="Akeneo media files downloaded for deliveries (content-addressed)")
     deployment: Literal["local", "test"] = Field(default="local", description="Which set of Dagster resources")
     drops_quiet_seconds: float = Field(default=1.0, ge=0, description="Webhook debounce: quiet period")
     drops_max_delay_seconds: float = Field(default=5.0, ge=0, description="Webhook debounce: longest wait")
@@ -50,6 +53,7 @@ class Settings(BaseModel, frozen=True):
         raw["database_url"] = absolute_sqlite_url(raw.get("database_url") or DEFAULT_DATABASE_URL)
         raw["dagster_home"] = Path(raw.get("dagster_home") or DEFAULT_DAGSTER_HOME).absolute()
         raw["integrations_file"] = Path(raw.get("integrations_file") or DEFAULT_INTEGRATIONS).absolute()
+        raw["media_dir"] = Path(raw.get("media_dir") or DEFAULT_MEDIA_DIR).absolute()
         try:
             return cls.model_validate(raw)
         except ValidationError as error:
@@ -69,12 +73,14 @@ def absolute_sqlite_url(url: str) -> str:
 
 
 def export_defaults(settings: Settings | None = None) -> Settings:
-    """Puts the store URL, the integrations file and DAGSTER_HOME in this process's environment (and its
-    children's), so Dagster resources that read them as `EnvVar`s find them when the operator set none."""
+    """Puts the store URL, the integrations file, the media directory and DAGSTER_HOME in this process's
+    environment (and its children's), so Dagster resources that read them as `EnvVar`s, and runs in other
+    processes, find them when the operator set none."""
     settings = settings or Settings.from_env()
     os.environ.setdefault(VARIABLES["database_url"], settings.database_url)
     os.environ.setdefault(VARIABLES["integrations_file"], str(settings.integrations_file))
     os.environ.setdefault(VARIABLES["dagster_home"], str(settings.dagster_home))
+    os.environ.setdefault(VARIABLES["media_dir"], str(settings.media_dir))
     return settings
 
 

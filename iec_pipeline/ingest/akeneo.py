@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import random
+import re
 import ssl
 import threading
 import time
@@ -23,8 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 import httpx
@@ -71,6 +72,25 @@ def _akeneo_message(response: httpx.Response) -> str:
 def _endpoint(url: str) -> str:
     """The path of a URL without query string: what an error message names."""
     return urlsplit(url).path or url
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """What a streamed download wrote, and what Akeneo said of it."""
+
+    size: int
+    content_type: str | None
+    filename: str | None  # from Content-Disposition, when Akeneo names the file
+
+
+def _filename(response: httpx.Response) -> str | None:
+    """The file name a Content-Disposition header gives (`filename*=UTF-8''...` or `filename="..."`)."""
+    disposition = response.headers.get("Content-Disposition") or ""
+    if match := re.search(r"filename\*=(?:UTF-8|utf-8)''([^;]+)", disposition):
+        return unquote(match.group(1).strip()) or None
+    if match := re.search(r'filename="?([^";]+)"?', disposition):
+        return match.group(1).strip() or None
+    return None
 
 
 @dataclass
@@ -227,6 +247,67 @@ class AkeneoClient:
                 f" in {delay:.1f}s"
             )
             self.sleep(delay)
+
+    def download(self, path: str, sink: BinaryIO, chunk_size: int = 1 << 16) -> Downloaded:
+        """Streams a binary GET into `sink`, never holding the body in memory.
+
+        The same guarantees as every request (token, 401 refreshed once, 429/5xx/timeouts/dropped
+        connections retried with backoff, `AkeneoUnavailable` at the end), and a body cut short counts as
+        a dropped connection: `sink` is emptied and the download starts over. A 404 or another 4xx raises
+        `AkeneoError` (its `status` says which)."""
+        endpoint = _endpoint(self.url(path))
+        attempt, refreshed = 0, False
+        while True:
+            token = self._access_token()
+            sink.seek(0)
+            sink.truncate()
+            outcome = self._stream_once(self.url(path), token, sink, chunk_size)
+            if isinstance(outcome, Downloaded):
+                return outcome
+            status, problem, retry_after = outcome
+            if status == 401 and not refreshed:
+                self.log.info(f"Akeneo answered 401 on {endpoint}; refreshing the token once")
+                self._access_token(force=True, stale=token)
+                refreshed = True
+                continue
+            attempt += 1
+            if attempt >= self.retry.max_attempts:
+                raise AkeneoUnavailable("GET", endpoint, status, f"{problem} (gave up after {attempt} attempts)")
+            delay = self.retry.delay(attempt - 1, retry_after)
+            self.retries += 1
+            self.log.warning(
+                f"Akeneo GET {endpoint}: {problem}; retry {attempt}/{self.retry.max_attempts - 1} in {delay:.1f}s"
+            )
+            self.sleep(delay)
+
+    def _stream_once(
+        self, url: str, token: str, sink: BinaryIO, chunk_size: int
+    ) -> Downloaded | tuple[int | None, str, float | None]:
+        """One download attempt: what it wrote, or (status, problem, Retry-After) of a retryable failure."""
+        try:
+            with self._slots:
+                self.requests_sent += 1
+                headers = {"Authorization": f"Bearer {token}", "Accept": "*/*"}
+                with self._http.stream("GET", url, headers=headers) as response:
+                    status = response.status_code
+                    if status == 401 or status in RETRYABLE_STATUSES:
+                        response.read()
+                        return status, f"HTTP {status}: {_akeneo_message(response)}", _retry_after(response)
+                    if status >= 400:
+                        response.read()
+                        raise AkeneoError("GET", _endpoint(url), status, _akeneo_message(response))
+                    size = 0
+                    for chunk in response.iter_bytes(chunk_size):
+                        sink.write(chunk)
+                        size += len(chunk)
+                    expected = response.headers.get("Content-Length", "")
+                    received = response.num_bytes_downloaded
+                    if expected.isdigit() and int(expected) != received:
+                        return status, f"body cut short ({received} of {expected} bytes)", None
+                    self._note_server_time(response)
+                    return Downloaded(size, response.headers.get("Content-Type"), _filename(response))
+        except httpx.TransportError as error:
+            return None, type(error).__name__, None
 
     def url(self, path: str) -> str:
         if path.startswith("http://") or path.startswith("https://"):

@@ -17,6 +17,8 @@ def test_defaults_pin_relative_paths_to_the_current_directory(tmp_path, monkeypa
     assert settings.database_url == f"sqlite:///{tmp_path / '.iec' / 'iec.db'}"
     assert settings.integrations_file == tmp_path / "integrations.yaml"
     assert settings.dagster_home == tmp_path / ".iec" / "dagster_home"
+    assert settings.media_dir == tmp_path / ".iec" / "media"
+    assert Settings.from_env({"IEC_MEDIA_DIR": "media"}).media_dir == tmp_path / "media"
     assert (settings.deployment, settings.drops_quiet_seconds, settings.drops_max_delay_seconds) == ("local", 1.0, 5.0)
 
 
