@@ -417,6 +417,6 @@ def retire_renamed(m: MutationData, env: Env) -> DeliveryResult | None:
         remove_sku(str(old), current.external_id, env, current.external_data.get("linked_to"))
     except MagentoError as error:
         return failure(error)
-    fresh = {k: v for k, v in current.external_data.items() if k not in ("sent", "pending", "linked_to", "axes")}
+    fresh = {k: v for k, v in current.external_data.items() if k not in ("pending", *_SENT_TO_THE_LOST_PRODUCT)}
     env.refs.save(m.entity_type, m.entity_uuid, None, {**fresh, "sku": new})
     return None
