@@ -150,7 +150,7 @@ def _plan_extras(product: ProductPlan, scopes: dict[str, dict[str, Any]], env: E
     m, known = product.mutation, ({} if ignore_state else product.known)
     product.media = plan_media(wanted_images(m.payload, scopes, env.settings, env.refs), known)
     try:
-        product.links_due = product_links.plan_links(m, known, env) is not None
+        product.links_due = product_links.plan_links(m, known, env, sku=product.sku) is not None
     except Unresolved:
         product.links_due = True  # the product is saved now, its links once their targets are in Magento
     stock = env.settings.stock
@@ -178,7 +178,7 @@ def extras(product: ProductPlan, env: Env) -> None:
         product.known["media"] = send_media(product.media, sku, env, on_progress=landed)
         product.dirty, product.media = True, None
     if product.links_due:
-        links = product_links.plan_links(product.mutation, product.known, env)
+        links = product_links.plan_links(product.mutation, product.known, env, sku=sku)
         if links is not None:
             product.known["links"] = product_links.send_links(links, sku, env)
             product.dirty = True
