@@ -48,14 +48,15 @@ HANDLERS: dict[str, Handler] = {
 
 
 class Magento2Driver(Magento2Config):
-    """Attributes, options, attribute sets, categories, simple and configurable products."""
+    """Attributes, options, attribute sets, categories, products (simple, configurable, grouped) with their
+    images, links and stock, per store view and website."""
 
     name: ClassVar[str] = "magento2"
     type: ClassVar[str] = "magento2"
     version: ClassVar[str] = "1.0"
     description: ClassVar[str] = (
-        "Magento 2.4 REST: attributes, options, attribute sets, categories, simple and configurable products, "
-        "per store view, with optional async bulk"
+        "Magento 2.4 REST: attributes, options, attribute sets, categories, simple, configurable and grouped "
+        "products per store view and website, images, product links, stock, with optional async bulk"
     )
     supported_entity_types: ClassVar[tuple[str, ...]] = ENTITY_TYPES
 

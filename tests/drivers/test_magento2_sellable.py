@@ -3,9 +3,12 @@ prices, stock, the media gallery, and the configuration that says so."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from drivers.magento2.config import Magento2Config, StockConfig
@@ -199,3 +202,21 @@ def test_channel_websites_must_feed_the_global_channel_and_file_urls_need_a_base
     ok = Magento2Config.model_validate(config(channel_websites={"ecommerce": [1], "b2b": [2, 3]}))
     assert ok.websites == [1, 2, 3]
     assert Magento2Config.model_validate(config()).websites == [1]  # website_ids, as before
+
+
+def test_iec_integrations_validate_names_every_problem_of_the_new_fields(tmp_path):
+    shop = {"name": "shop", "driver": "magento2", "configuration": {
+        "base_url": "https://shop.example.com", "token": {"env": "SHOP_TOKEN"},
+        "channel_websites": {"mobile": [2]}, "image_roles": {"main_image": ["hero"]},
+        "association_map": {"UPSELL": "upsale"}, "stock": {"default_qty": -1},
+    }}  # fmt: skip
+    (tmp_path / "integrations.yaml").write_text(yaml.safe_dump({"integrations": [shop]}))
+    env = {"PATH": "/usr/bin:/bin", "IEC_INTEGRATIONS": str(tmp_path / "integrations.yaml"),
+           "IEC_DATABASE_URL": f"sqlite:///{tmp_path}/iec.db", "SHOP_TOKEN": "canary-7f3a"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "iec_pipeline.cli", "integrations", "validate"], env=env,
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    for expected in ("configuration.image_roles", "hero", "configuration.association_map", "upsale",
+                     "configuration.stock.default_qty"):  # fmt: skip
+        assert expected in result.stderr, (expected, result.stderr)
+    assert "canary-7f3a" not in result.stdout + result.stderr
