@@ -3,6 +3,12 @@
 Used by `make demo`, the tests and the benchmarks. Three locales, two channels, prices in two
 currencies, a metric, selects and multiselects, a two-level and a one-level product model with
 variants, a category tree, a product without family and a disabled product.
+
+`AkeneoSeeder.seed_shop()` adds, after `seed()`, what makes products a shop can sell: image and file
+attributes with small generated PNGs (and a PDF) uploaded through Akeneo's media API, association
+types (RELATED, UPSELL, X_SELL and the quantified PACK) with associations of each kind, a bundle
+product grouping others with quantities, and a category whose French label its sibling already has.
+`seed()` alone stays the catalog the tests count.
 """
 
 from __future__ import annotations
@@ -10,10 +16,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
+
+from devtools.png import png
 
 LOCALES = ("en_US", "fr_FR", "de_DE")
 CURRENCIES = ("EUR", "USD")
@@ -230,6 +240,100 @@ PRODUCTS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+# --- the shop extras (`AkeneoSeeder.seed_shop`) -----------------------------------------------------
+
+SHOP_ATTRIBUTES: list[dict[str, Any]] = [
+    {"code": "main_image", "type": "pim_catalog_image", "group": "marketing", "allowed_extensions": ["png", "jpg"],
+     "labels": _labels("Main image", "Image principale", "Hauptbild")},
+    {"code": "back_image", "type": "pim_catalog_image", "group": "marketing", "allowed_extensions": ["png", "jpg"],
+     "labels": _labels("Back view", "Vue de dos", "Rückansicht")},
+    {"code": "care_sheet", "type": "pim_catalog_file", "group": "technical", "allowed_extensions": ["pdf"],
+     "labels": _labels("Care sheet", "Fiche d'entretien", "Pflegehinweise")},
+]  # fmt: skip
+
+ASSOCIATION_TYPES: list[dict[str, Any]] = [
+    {"code": "RELATED", "labels": _labels("Related", "Associé", "Verwandt"), "is_quantified": False},
+    {"code": "UPSELL", "labels": _labels("Upsell", "Montée en gamme", "Upselling"), "is_quantified": False},
+    {"code": "X_SELL", "labels": _labels("Cross sell", "Vente croisée", "Cross-Selling"), "is_quantified": False},
+    {"code": "PACK", "labels": _labels("Pack", "Lot", "Paket"), "is_quantified": True},
+]
+
+# `bags` is "Sacs" in French too: two sibling categories whose French URL keys must differ.
+SHOP_CATEGORIES: list[dict[str, Any]] = [
+    {"code": "backpacks", "parent": "accessories", "labels": _labels("Backpacks", "Sacs", "Rucksäcke")},
+]
+
+BUNDLE = "starter-kit"  # a product whose quantified PACK association makes a Magento grouped product
+PACKED: dict[str, int] = {"jeans-slim": 1, "tshirt-classic-red-m": 2, "bag-tote-black": 1}
+
+SHOP_PRODUCTS: list[dict[str, Any]] = [
+    _simple(BUNDLE, "accessories", "Starter kit", "Kit de départ", "Starterset", categories=["sale"],
+            values={"description": _descriptions("Jeans, two T-shirts and a tote bag"),
+                    "price": prices("109.00", "119.00")},
+            quantified_associations={"PACK": {
+                "products": [{"uuid": product_uuid(sku), "quantity": qty} for sku, qty in PACKED.items()],
+                "product_models": []}}),
+]  # fmt: skip
+
+
+def _associated(products: Iterable[str] = (), models: Iterable[str] = ()) -> dict[str, list[str]]:
+    return {"products": [product_uuid(p) for p in products], "product_models": list(models), "groups": []}
+
+
+# identifier -> associations (products-uuid API: target products by uuid)
+SHOP_ASSOCIATIONS: dict[str, dict[str, Any]] = {
+    "jeans-slim": {"RELATED": _associated(["rain-jacket"]), "UPSELL": _associated(models=["tshirt_classic"]),
+                   "X_SELL": _associated(["gift-card"])},
+    "rain-jacket": {"X_SELL": _associated(["bag-tote-green"])},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShopFile:
+    """A file `seed_shop` uploads: whose value (a product's identifier or a model's code), which attribute."""
+
+    owner: str  # "product" or "product_model"
+    code: str
+    attribute: str
+    filename: str
+    content: bytes
+    mime_type: str = "image/png"
+
+
+def picture(rgb: tuple[int, int, int], tag: str = "") -> bytes:
+    """A 48x48 product picture of ~7 KB (noise keeps it from compressing to nothing)."""
+    return png(48, 48, rgb, noise=24, tag=tag)
+
+
+CARE_SHEET = (b"%PDF-1.4\n% IEC sample care sheet\n1 0 obj << /Type /Catalog >> endobj\n"
+              b"Wash at 30 degrees. Do not tumble dry.\n%%EOF\n")  # fmt: skip
+
+SHOP_FILES: list[ShopFile] = [
+    ShopFile("product", "jeans-slim", "main_image", "jeans-slim-front.png", picture((40, 60, 140))),
+    ShopFile("product", "jeans-slim", "back_image", "jeans-slim-back.png", picture((30, 45, 110))),
+    ShopFile("product", "jeans-slim", "care_sheet", "jeans-slim-care.pdf", CARE_SHEET, "application/pdf"),
+    ShopFile("product", "rain-jacket", "main_image", "rain-jacket.png", picture((40, 140, 60))),
+    ShopFile("product", BUNDLE, "main_image", "starter-kit.png", picture((220, 180, 40))),
+    ShopFile("product_model", "tshirt_classic", "main_image", "tshirt-classic.png", picture((200, 30, 30))),
+    ShopFile("product_model", "bag_tote", "main_image", "bag-tote.png", picture((120, 100, 60))),
+]
+
+
+@dataclass
+class ShopSeeded:
+    """What `seed_shop` wrote: Akeneo's file code per (owner code, attribute)."""
+
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        images = sum(1 for (_, attribute) in self.files if attribute.endswith("_image"))
+        return (
+            f"{len(SHOP_ATTRIBUTES)} attributes (2 images, 1 file), {len(ASSOCIATION_TYPES)} association types, "
+            f"{len(SHOP_CATEGORIES)} category, {len(SHOP_PRODUCTS)} bundle product, {images} images and "
+            f"{len(self.files) - images} file uploaded, associations on {len(SHOP_ASSOCIATIONS) + 1} products"
+        )
+
+
 class AkeneoSeeder:
     """Writes catalog data through the REST API of an Akeneo-compatible server.
 
@@ -347,6 +451,60 @@ class AkeneoSeeder:
         for model in PRODUCT_MODELS:
             self.upsert("product-models", model["code"], model, created=True)
         self.patch_products(PRODUCTS, created=True)
+
+    def upload_media(
+        self,
+        owner: str,
+        code: str,
+        attribute: str,
+        filename: str,
+        content: bytes,
+        mime_type: str = "image/png",
+        media_url: str | None = None,
+        locale: str | None = None,
+        scope: str | None = None,
+    ) -> str:
+        """`POST media-files` (multipart `product` or `product_model` JSON + `file`), which makes the new
+        file the value of `attribute` as Akeneo does; answers the file's code (from `Location`). `media_url`:
+        where media files are served (devtools.akeneo_media's layer), when it is not this seeder's server."""
+        if owner == "product":
+            target: dict[str, Any] = {"uuid": product_uuid(code)}
+        elif owner == "product_model":
+            target = {"code": code}
+        else:
+            raise ValueError(f"owner is product or product_model, not {owner!r}")
+        target.update({"attribute": attribute, "scope": scope, "locale": locale})
+        url = f"{(media_url or str(self.http.base_url)).rstrip('/')}/api/rest/v1/media-files"
+        response = self._check(self.http.post(
+            url, files={owner: (None, json.dumps(target), "application/json"), "file": (filename, content, mime_type)}
+        ))  # fmt: skip
+        location = response.headers["Location"]
+        return unquote(location.split("/api/rest/v1/media-files/", 1)[1])
+
+    def seed_shop(self, media_url: str | None = None) -> ShopSeeded:
+        """After `seed()`: image and file attributes (in both families) with their files uploaded, association
+        types and associations (a quantified PACK making a bundle), a category sharing its sibling's French
+        label. `media_url`: the media layer (akeneo-mock-server alone stubs uploads)."""
+        for attribute in SHOP_ATTRIBUTES:
+            self.upsert("attributes", attribute["code"], attribute)
+        extra = [a["code"] for a in SHOP_ATTRIBUTES]
+        for family in FAMILIES:
+            self.upsert("families", family["code"], {"code": family["code"],
+                                                     "attributes": family["attributes"] + extra})  # fmt: skip
+        for kind in ASSOCIATION_TYPES:
+            self.upsert("association-types", kind["code"], kind)
+        for category in SHOP_CATEGORIES:
+            self.upsert("categories", category["code"], category)
+        for product in SHOP_PRODUCTS:
+            self.upsert("products-uuid", product["uuid"], product, created=True)
+        for identifier, associations in SHOP_ASSOCIATIONS.items():
+            self.upsert("products-uuid", product_uuid(identifier), {"associations": associations})
+        seeded = ShopSeeded()
+        for f in SHOP_FILES:
+            seeded.files[(f.code, f.attribute)] = self.upload_media(
+                f.owner, f.code, f.attribute, f.filename, f.content, f.mime_type, media_url
+            )
+        return seeded
 
 
 def generated_products(count: int, start: int = 0, updated: str | None = None) -> Iterator[dict[str, Any]]:
