@@ -97,8 +97,13 @@ class RelatedLinksMixin:
     # ----------------------------------------------------------------------- REST operations
 
     def links_set(self, sku: str, items: list[dict[str, Any]]) -> bool:
-        """ProductLink\\Management::setProductLinks (POST /V1/products/{sku}/links)."""
-        link_type = None
+        """ProductLink\\Management::setProductLinks (POST /V1/products/{sku}/links), 2.4: an empty `items` is
+        refused (InputException "items"); the items are ADDED to the product's links
+        (`array_merge($existingLinks, $items)`), and the product save keeps one link per (type, linked
+        product), the later one winning (ResourceModel\\Product\\Link::saveProductLinks updates a row that
+        exists). Before 2.4 it replaced the links of the last item's type."""
+        if not items:
+            raise errors.bad_request('Invalid value of "%1" provided for the %2 field.', ["empty array", "items"])
         for item in items:
             link_type = item.get("link_type")
             if not link_type:
@@ -106,14 +111,12 @@ class RelatedLinksMixin:
             if link_type not in LINK_TYPES:
                 raise errors.not_found('The "%1" link type wasn\'t found. Verify the type and try again.', [link_type])
         product = self.get(sku)
-        if not items:
-            return True
         try:
             new = self._resolve_links(product.type_id, items)
         except errors.MagentoError:  # the product save fails; Management turns any failure into this
             raise errors.bad_request(LINKS_INVALID) from None
-        # "Replace only links of the specified type" ($type = the last item's link_type)
-        product.links = [lk for lk in product.links if lk["link_type"] != link_type] + new
+        replaced = {(lk["link_type"], lk["linked_id"]) for lk in new}
+        product.links = [lk for lk in product.links if (lk["link_type"], lk["linked_id"]) not in replaced] + new
         return True
 
     def link_save(self, sku: str, item: dict[str, Any]) -> bool:

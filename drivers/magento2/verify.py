@@ -49,7 +49,7 @@ def verify_products(entities: Sequence[MutationData], env: Env, list_extra: bool
         sku = products.sku_of(m)
         ours.add(sku)
         try:
-            scopes = product_scopes(m.payload, products._kind(m), env.settings, env.refs)
+            scopes = product_scopes(m.payload, products._kind(m, env), env.settings, env.refs)
         except Unresolved:
             continue  # not deliverable yet: nothing to compare
         for scope in [GLOBAL, *env.settings.store_locales]:

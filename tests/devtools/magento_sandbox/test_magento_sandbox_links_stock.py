@@ -48,10 +48,13 @@ def test_related_links_rest(client: httpx.Client, sb) -> None:
         ("upsell", "C", 2),
     ]
     assert [lk["linked_product_sku"] for lk in client.get("/V1/products/A/links/related").json()] == ["B"]
-    # POST replaces the links of the (last item's) type only
-    client.post("/V1/products/A/links", json={"items": [link("A", "C", "related", 3)]})
-    assert [lk["linked_product_sku"] for lk in client.get("/V1/products/A/links/related").json()] == ["C"]
+    # 2.4: POST adds to the product's links (Management::setProductLinks array_merge), one per (type, SKU)
+    client.post("/V1/products/A/links", json={"items": [link("A", "C", "related", 3), link("A", "B", "related", 5)]})
+    related = client.get("/V1/products/A/links/related").json()
+    assert sorted((lk["linked_product_sku"], lk["position"]) for lk in related) == [("B", 5), ("C", 3)]
     assert len(client.get("/V1/products/A/links/upsell").json()) == 1
+    empty = client.post("/V1/products/A/links", json={"items": []})
+    assert empty.status_code == 400
     # unknown linked product / link type
     missing = client.post("/V1/products/A/links", json={"items": [link("A", "NOPE")]})
     assert missing.status_code == 400 and missing.json()["message"] == INVALID
