@@ -53,13 +53,19 @@ values into it, magento2#9186).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drivers.magento2.client import MagentoError, sku_key, sku_path
-from drivers.magento2.mapping import DEFAULT_ASSOCIATION_MAP, Unresolved
+from drivers.magento2.mapping import (
+    DEFAULT_ASSOCIATION_MAP,
+    Unresolved,
+    is_uuid,
+    link_quantity,
+    model_ref,
+    product_ref,
+)
 from drivers.models import MutationData, entity_uuid
 
 if TYPE_CHECKING:
@@ -69,20 +75,8 @@ MAPPABLE = frozenset({"related", "upsell", "crosssell"})  # what `association_ma
 ASSOCIATED = "associated"  # a grouped product's links (Magento_GroupedProduct), with extension_attributes.qty
 GROUPED = "grouped"
 INVALID_LINKS = "linked products data is invalid"  # Magento's 400 when a linked SKU does not exist
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 Link = tuple[str, float | None]  # (linked SKU, quantity: only a grouped product's links have one)
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What a product's associations point at (for the prefetch): product uuids, products given by
-    identifier, product model codes, and the association types used."""
-
-    products: frozenset[str] = frozenset()
-    identifiers: frozenset[str] = frozenset()
-    models: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -123,60 +117,6 @@ def _kept(state: Any) -> dict[str, tuple[Link, ...]]:
 # ------------------------------------------------------------------------------- payloads
 
 
-def _product_ref(item: Any) -> str | None:
-    if isinstance(item, Mapping):
-        ref = item.get("uuid") or item.get("identifier")
-        return str(ref) if ref else None
-    return str(item) if item else None
-
-
-def _model_ref(item: Any) -> str | None:
-    if isinstance(item, Mapping):
-        ref = item.get("code") or item.get("identifier")
-        return str(ref) if ref else None
-    return str(item) if item else None
-
-
-def _quantity(item: Any) -> float | None:
-    if isinstance(item, Mapping) and item.get("quantity") is not None:
-        try:
-            return float(item["quantity"])
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def is_uuid(ref: str) -> bool:
-    return bool(_UUID.match(ref))
-
-
-def association_targets(payload: Mapping[str, Any]) -> Targets:
-    """Every product (uuid or identifier) and product model a payload's associations name.
-
-    Shapes (products-uuid API, as IEC normalizes them): `associations: {TYPE: {"products": [uuid...],
-    "product_models": [code...], "groups": [...]}}`; `quantified_associations: {TYPE: {"products":
-    [{"uuid"|"identifier": ..., "quantity": n}], "product_models": [{"code"|"identifier": ..., "quantity": n}]}}`.
-    """
-    products, identifiers, models, types = set(), set(), set(), set()
-    for field_name in ("associations", "quantified_associations"):
-        for kind, targets in (payload.get(field_name) or {}).items():
-            if not isinstance(targets, Mapping):
-                continue
-            types.add(str(kind))
-            for item in targets.get("products") or ():
-                ref = _product_ref(item)
-                if ref:
-                    (products if is_uuid(ref) else identifiers).add(ref)
-            for item in targets.get("product_models") or ():
-                ref = _model_ref(item)
-                if ref:
-                    models.add(ref)
-    return Targets(frozenset(products), frozenset(identifiers), frozenset(models), frozenset(types))
-
-
-# ------------------------------------------------------------------------------- planning
-
-
 def association_map(env: Env) -> dict[str, str]:
     """Akeneo association type -> Magento link type (only related, upsell, crosssell are honoured);
     `DEFAULT_ASSOCIATION_MAP` (mapping.py, re-exported here) when the settings have none."""
@@ -199,7 +139,7 @@ def product_type(m: MutationData, env: Env) -> str | None:
     if p.get("parent") or p.get("root_parent"):
         return None  # a configurable's child must stay simple
     targets = (p.get("quantified_associations") or {}).get(source) or {}
-    return GROUPED if any(_product_ref(i) for i in targets.get("products") or ()) else None
+    return GROUPED if any(product_ref(i) for i in targets.get("products") or ()) else None
 
 
 class _Resolver:
@@ -260,10 +200,10 @@ def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[L
         if kind is None or not isinstance(targets, Mapping):
             continue
         for item in targets.get("products") or ():
-            ref = _product_ref(item)
+            ref = product_ref(item)
             _add(links, kind, resolve.product(ref) if ref else None, None, own)
         for item in targets.get("product_models") or ():
-            ref = _model_ref(item)
+            ref = model_ref(item)
             _add(links, kind, resolve.model(ref) if ref else None, None, own)
     grouped = product_type(m, env) == GROUPED
     source = grouped_from(env)
@@ -275,8 +215,8 @@ def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[L
             if not grouped:
                 continue
             for item in targets.get("products") or ():
-                ref = _product_ref(item)
-                _add(links, ASSOCIATED, resolve.product(ref) if ref else None, _quantity(item) or 1.0, own)
+                ref = product_ref(item)
+                _add(links, ASSOCIATED, resolve.product(ref) if ref else None, link_quantity(item) or 1.0, own)
             if targets.get("product_models"):
                 env.context.log.warning(
                     f"magento2: {sku}: a grouped product holds only simple products; the product models of "
@@ -287,10 +227,10 @@ def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[L
         if kind is None:
             continue
         for item in targets.get("products") or ():
-            ref = _product_ref(item)
+            ref = product_ref(item)
             _add(links, kind, resolve.product(ref) if ref else None, None, own)
         for item in targets.get("product_models") or ():
-            ref = _model_ref(item)
+            ref = model_ref(item)
             _add(links, kind, resolve.model(ref) if ref else None, None, own)
     return {kind: tuple(items) for kind, items in links.items() if items}, resolve
 

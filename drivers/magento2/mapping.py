@@ -630,3 +630,73 @@ def configurable_option_body(attribute_id: int, label: str, position: int, value
             "values": [{"value_index": v} for v in values],
         }
     }
+
+
+# ---------------------------------------------------------------------------- associations
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a product's associations point at (for the prefetch): product uuids, products given by
+    identifier, product model codes, and the association types used."""
+
+    products: frozenset[str] = frozenset()
+    identifiers: frozenset[str] = frozenset()
+    models: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+
+
+def product_ref(item: Any) -> str | None:
+    if isinstance(item, Mapping):
+        ref = item.get("uuid") or item.get("identifier")
+        return str(ref) if ref else None
+    return str(item) if item else None
+
+
+def model_ref(item: Any) -> str | None:
+    if isinstance(item, Mapping):
+        ref = item.get("code") or item.get("identifier")
+        return str(ref) if ref else None
+    return str(item) if item else None
+
+
+def link_quantity(item: Any) -> float | None:
+    if isinstance(item, Mapping) and item.get("quantity") is not None:
+        try:
+            return float(item["quantity"])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def is_uuid(ref: str) -> bool:
+    return bool(_UUID.match(ref))
+
+
+def association_targets(payload: Mapping[str, Any]) -> Targets:
+    """Every product (uuid or identifier) and product model a payload's associations name.
+
+    Shapes (products-uuid API, as IEC normalizes them): `associations: {TYPE: {"products": [uuid...],
+    "product_models": [code...], "groups": [...]}}`; `quantified_associations: {TYPE: {"products":
+    [{"uuid"|"identifier": ..., "quantity": n}], "product_models": [{"code"|"identifier": ..., "quantity": n}]}}`.
+    """
+    products, identifiers, models, types = set(), set(), set(), set()
+    for field_name in ("associations", "quantified_associations"):
+        for kind, targets in (payload.get(field_name) or {}).items():
+            if not isinstance(targets, Mapping):
+                continue
+            types.add(str(kind))
+            for item in targets.get("products") or ():
+                ref = product_ref(item)
+                if ref:
+                    (products if is_uuid(ref) else identifiers).add(ref)
+            for item in targets.get("product_models") or ():
+                ref = model_ref(item)
+                if ref:
+                    models.add(ref)
+    return Targets(frozenset(products), frozenset(identifiers), frozenset(models), frozenset(types))
+
+
+# ------------------------------------------------------------------------------- planning

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drivers.context import EntityMappingService
-from drivers.magento2.links import association_targets
-from drivers.magento2.mapping import SELECT_TYPES, AttributeInfo, MappingSettings
+from drivers.magento2.mapping import SELECT_TYPES, AttributeInfo, MappingSettings, association_targets
 from drivers.models import MappingData, MutationData, entity_uuid
 
 _CHUNK = 500

@@ -13,7 +13,7 @@ from drivers.context import InMemoryMappings, IntegrationContext
 from drivers.magento2 import attributes, categories, links, reference
 from drivers.magento2.client import MagentoError, _Locks
 from drivers.magento2.common import Env
-from drivers.magento2.mapping import MappingSettings, Unresolved
+from drivers.magento2.mapping import MappingSettings, Unresolved, association_targets
 from drivers.magento2.refs import MappingRefs
 from drivers.models import MutationData, entity_uuid
 
@@ -236,7 +236,7 @@ def test_only_a_product_without_parent_becomes_grouped() -> None:
 
 
 def test_association_targets_feed_the_prefetch() -> None:
-    targets = links.association_targets(product(
+    targets = association_targets(product(
         {"UPSELL": {"products": [BAG, "legacy-1"], "product_models": ["tote"]}},
         {"PACK": {"products": [{"uuid": BELT, "quantity": 1}], "product_models": [{"identifier": "bag_model"}]}},
     ).payload)  # fmt: skip
