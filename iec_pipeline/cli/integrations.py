@@ -139,8 +139,10 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
+    from iec_pipeline.common.settings import Settings
     from iec_pipeline.delivery.verify import repair
     from iec_pipeline.delivery.verify import verify as check_drift
+    from iec_pipeline.ingest.media import media_from_env
     from iec_pipeline.routing.integrations import sync_to_store
     from iec_pipeline.store.db import get_engine
 
@@ -150,7 +152,8 @@ def verify(args: argparse.Namespace) -> int:
         print(f"iec integrations verify: no enabled integration {args.integration!r}", file=sys.stderr)
         return 2
     engine = get_engine(store_url())
-    report = check_drift(engine, integration, args.entity_type, args.sample)
+    with media_from_env(engine, Settings.from_env().media_dir) as media:
+        report = check_drift(engine, integration, args.entity_type, args.sample, media=media)
     if args.repair and report.drifts:
         with engine.begin() as conn:
             sync_to_store(conn, list(declared.values()))

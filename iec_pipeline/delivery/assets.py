@@ -15,10 +15,13 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from iec_pipeline.common.clock import utcnow
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.common.words import counted, described
 from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.run import DeliveryConfig, DeliveryStats, deliver
+from iec_pipeline.ingest.akeneo import AkeneoResource
 from iec_pipeline.ingest.jobs import DIFF_ASSET
+from iec_pipeline.ingest.media import AkeneoMedia, MediaStats
 from iec_pipeline.routing import integrations
 from iec_pipeline.routing.queues import QUEUES
 from iec_pipeline.store.resource import StoreResource
@@ -34,6 +37,9 @@ METADATA = {
     "dead_jobs": "dead jobs of the integration waiting for an operator, from any run",
     "oldest_pending_age_seconds": "how long the oldest open job has waited",
     "seconds": "how long the delivery took",
+    "media_downloaded": "Akeneo media files downloaded for this run's drivers (each file is downloaded once, ever)",
+    "media_bytes_downloaded": "their bytes",
+    "media_reused": "media files drivers asked for that were already on disk",
 }
 
 
@@ -65,21 +71,28 @@ def integration_asset(name: str) -> dg.AssetsDefinition:
         ],
     )
     def deliver_integration(
-        context: dg.AssetExecutionContext, config: DeliveryConfig, store: StoreResource
+        context: dg.AssetExecutionContext, config: DeliveryConfig, store: StoreResource, akeneo: AkeneoResource
     ) -> dg.MaterializeResult:
-        stats = deliver(store.engine(), context.run.run_id, name, config, log=context.log)
+        engine = store.engine()
+        # Akeneo's files for drivers that send binaries: downloaded when one asks (no request otherwise).
+        with AkeneoMedia(lambda: akeneo.client(log=context.log), engine, Settings.from_env().media_dir,
+                         log=context.log) as media:  # fmt: skip
+            stats = deliver(engine, context.run.run_id, name, config, log=context.log, media=media)
         context.log.info(
             f"{name}/{config.queue or 'all'}: {counted(stats.delivered, 'job')} delivered, {stats.retried} to retry, "
             f"{stats.dead} dead, {stats.superseded} superseded in {stats.seconds:.1f}s"
+            + (f"; {counted(media.stats.downloaded, 'media file')} downloaded" if media.stats.downloaded else "")
         )
         for error in stats.errors[:5]:
             context.log.warning(error)
-        return integration_report(store.read_engine(), name, stats)
+        return integration_report(store.read_engine(), name, stats, media.stats)
 
     return deliver_integration
 
 
-def integration_report(engine: Engine, name: str, stats: DeliveryStats) -> dg.MaterializeResult:
+def integration_report(
+    engine: Engine, name: str, stats: DeliveryStats, media: MediaStats | None = None
+) -> dg.MaterializeResult:
     """The asset's metadata and checks after a delivery run: this run's counts, the backlog after it."""
     with engine.connect() as conn:
         backlog = ledger.backlog(conn, name)
@@ -95,6 +108,7 @@ def integration_report(engine: Engine, name: str, stats: DeliveryStats) -> dg.Ma
         "dead_jobs": backlog.dead,
         "oldest_pending_age_seconds": dg.MetadataValue.float(age),
         "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
+        **(media or MediaStats()).as_metadata(),
     }
     checks = [
         dg.AssetCheckResult(

@@ -17,8 +17,10 @@ from drivers.base import NotSupported
 from drivers.context import IntegrationContext
 from drivers.models import PlannedCall
 from iec_pipeline.common.clock import utcnow
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.mappings import DryRunMappings
+from iec_pipeline.ingest.media import StoredMedia
 from iec_pipeline.routing.integrations import LoadedIntegration
 from iec_pipeline.store.models import MutationJob
 
@@ -76,8 +78,9 @@ def dry_run(engine: Engine, integration: LoadedIntegration, log: logging.Logger 
         mutations = ledger.load_mutations(conn, claims)
     driver = integration.build_driver()
     context = IntegrationContext(
-        integration.name, DryRunMappings(engine, integration.name), log=log or logging.getLogger("iec.dry_run")
-    )
+        integration.name, DryRunMappings(engine, integration.name), log=log or logging.getLogger("iec.dry_run"),
+        media=StoredMedia(engine, Settings.from_env().media_dir),  # files already downloaded; no request
+    )  # fmt: skip
     try:
         result.calls = driver.plan(mutations, context)
     except NotSupported as error:

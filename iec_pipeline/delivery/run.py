@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from drivers import hooks
-from drivers.context import IntegrationContext
+from drivers.context import IntegrationContext, MediaSource, NoMedia
 from drivers.models import DeliveryResult
 from iec_pipeline.common.faults import crash_point
 from iec_pipeline.delivery import ledger
@@ -65,10 +65,15 @@ class DeliveryStats:
 
 
 def deliver(
-    engine: Engine, run_id: str, integration_name: str, config: DeliveryConfig, log: Any = None
+    engine: Engine,
+    run_id: str,
+    integration_name: str,
+    config: DeliveryConfig,
+    log: Any = None,
+    media: MediaSource | None = None,
 ) -> DeliveryStats:
     """Claims and delivers `integration_name`'s batches until nothing is due (then lingers), or
-    `max_seconds` passed."""
+    `max_seconds` passed. `media` is what drivers get as `context.media` (Akeneo's files; none by default)."""
     log = log or logging.getLogger("iec.delivery")
     started = time.monotonic()
     stats = DeliveryStats()
@@ -77,7 +82,7 @@ def deliver(
     if not integration.spec.enabled:
         log.info(f"integration {integration_name} is disabled: nothing delivered")
         return stats
-    batch = _Batch(engine, run_id, config, integration, log, stats)
+    batch = _Batch(engine, run_id, config, integration, log, stats, media or NoMedia())
     batch.driver.open(batch.context)
     idle_since = last_report = time.monotonic()
     heartbeat = _Heartbeat(engine, run_id, config.lease_seconds)
@@ -107,7 +112,14 @@ class _Batch:
     """One claimed batch at a time: hooks before, still-owned check, send, record, hooks after."""
 
     def __init__(
-        self, engine: Engine, run_id: str, config: DeliveryConfig, integration: Any, log: Any, stats: DeliveryStats
+        self,
+        engine: Engine,
+        run_id: str,
+        config: DeliveryConfig,
+        integration: Any,
+        log: Any,
+        stats: DeliveryStats,
+        media: MediaSource,
     ) -> None:
         self.engine, self.run_id, self.config, self.stats, self.log = engine, run_id, config, stats, log
         self.spec = integration.spec
@@ -115,6 +127,7 @@ class _Batch:
         self.context = IntegrationContext(
             integration=self.spec.name, mappings=StoreMappings(engine, self.spec.name), log=log,
             settings={"queue": config.queue}, connection_credentials=ConnectionCredentials(engine, self.spec.name),
+            media=media,
         )  # fmt: skip
         self.after_async = hooks.has_async(integration.driver_class, hooks.SEND_AFTER)
 

@@ -14,12 +14,15 @@ import dagster as dg
 from sqlalchemy import Engine, select
 
 from drivers.base import NotSupported
-from drivers.context import IntegrationContext
+from drivers.context import IntegrationContext, MediaSource, NoMedia
 from drivers.models import Drift, MutationData
 from iec_pipeline.common.entity_types import get
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.delivery.mappings import DryRunMappings, StoreMappings
 from iec_pipeline.diff import payloads
 from iec_pipeline.diff.replay import requeue
+from iec_pipeline.ingest.akeneo import AkeneoResource
+from iec_pipeline.ingest.media import AkeneoMedia
 from iec_pipeline.routing.integrations import LoadedIntegration
 from iec_pipeline.routing.resource import IntegrationsResource
 from iec_pipeline.store.models import entity_table
@@ -78,6 +81,7 @@ def verify(
     entity_types: Sequence[str] | None = None,
     sample: int | None = None,
     log: logging.Logger | None = None,
+    media: MediaSource | None = None,
 ) -> DriftReport:
     types = [t for t in CHECKED_TYPES if t in integration.spec.entity_types and (not entity_types or t in entity_types)]
     report = DriftReport(integration.name)
@@ -85,8 +89,9 @@ def verify(
     report.checked = len(states)
     report.uuids = {(m.entity_type, m.code): m.entity_uuid for m in states}
     context = IntegrationContext(
-        integration.name, DryRunMappings(engine, integration.name), log=log or logging.getLogger("iec.verify")
-    )
+        integration.name, DryRunMappings(engine, integration.name), log=log or logging.getLogger("iec.verify"),
+        media=media or NoMedia(),  # reading Akeneo's files is no write to the target
+    )  # fmt: skip
     driver = integration.build_driver()
     try:
         report.drifts = driver.verify(states, context)
@@ -123,11 +128,19 @@ def drift_check(integration: str, asset_key: dg.AssetKey):
         description=f"What `{integration}` holds matches the store (products read back; GETs only).",
         blocking=False,
     )
-    def no_drift(context: dg.AssetCheckExecutionContext, store: StoreResource, integrations: IntegrationsResource):
+    def no_drift(
+        context: dg.AssetCheckExecutionContext,
+        store: StoreResource,
+        integrations: IntegrationsResource,
+        akeneo: AkeneoResource,
+    ):
         loaded = next((i for i in integrations.load() if i.name == integration), None)
         if loaded is None:
             raise dg.Failure(description=f"integration {integration!r} is not declared in the integrations file")
-        report = verify(store.engine(), loaded, log=context.log)
+        engine = store.engine()
+        with AkeneoMedia(lambda: akeneo.client(log=context.log), engine, Settings.from_env().media_dir,
+                         log=context.log) as media:  # fmt: skip
+            report = verify(engine, loaded, log=context.log, media=media)
         counts = report.counts
         context.log.info(f"{integration}: {report.checked} entities checked, drift {counts}")
         return dg.AssetCheckResult(

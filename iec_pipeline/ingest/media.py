@@ -289,6 +289,15 @@ class StoredMedia:
     def __init__(self, engine: Engine, directory: Path | str) -> None:
         self.engine, self.directory = engine, Path(directory).absolute()
 
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> StoredMedia:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
     def file(self, code: str) -> MediaFile:
         found = _stored(self.engine, self.directory, code)
         if found is None:
@@ -299,3 +308,17 @@ class StoredMedia:
         raise MediaUnavailable(
             f"asset {asset_family}/{asset_code}: its main media is read from Akeneo (a dry run makes no request)"
         )
+
+
+AKENEO_VARIABLES = ("AKENEO_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD")
+
+
+def media_from_env(
+    engine: Engine, directory: Path | str, log: logging.Logger | Any = None
+) -> AkeneoMedia | StoredMedia:
+    """The media source of a command outside a Dagster run (`iec integrations verify`): Akeneo's files
+    when the Akeneo connection is configured in the environment, else only those already downloaded."""
+    if not all(os.environ.get(name) for name in AKENEO_VARIABLES):
+        return StoredMedia(engine, directory)
+    url, client_id, secret, username, password = (os.environ[name] for name in AKENEO_VARIABLES)
+    return AkeneoMedia(lambda: AkeneoClient(url, client_id, secret, username, password), engine, directory, log)

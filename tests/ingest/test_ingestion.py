@@ -172,7 +172,7 @@ def test_a_sync_asks_akeneo_for_one_token_not_one_per_step(akeneo, iec_env, inst
     akeneo.proxy.state.grants.clear()  # the seeder's own
     outcome = run_sync(instance, mode="full")
     assert outcome.success, outcome.errors
-    assert len(outcome.fetched) == 7  # seven fetch steps...
+    assert len(outcome.fetched) == len(ENTITY_TYPES)  # a fetch step per type...
     assert akeneo.proxy.state.grants == ["password"]  # ...one password grant
 
 
