@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from iec_pipeline.ingest.normalize import decimal_string, normalize_values
+from iec_pipeline.common.entity_types import entity_uuid
+from iec_pipeline.ingest.normalize import decimal_string, normalize, normalize_values
 
 pytestmark = pytest.mark.fast
 
@@ -75,3 +76,19 @@ def test_values_are_sorted_emptied_ones_dropped_and_the_last_spelling_wins():
 def test_a_text_that_only_looks_like_a_number_is_kept_as_written():
     rows = normalize_values(_values(name=[(None, None, "012.50")], weight=[(None, None, "n/a")]), TYPES)
     assert [(r.attribute_code, r.value) for r in rows] == [("name", "012.50"), ("weight", "n/a")]
+
+
+def test_channels_and_association_types_normalize_to_one_spelling():
+    channel = normalize(
+        "channel",
+        {"code": "print", "locales": ["fr_FR", "en_US", "fr_FR"], "currencies": [], "category_tree": "",
+         "conversion_units": {"weight": "KILOGRAM", "size": ""}, "labels": {"en_US": "Print", "de_DE": ""}},
+        {},
+    )  # fmt: skip
+    assert channel.fields == {
+        "code": "print", "labels": {"en_US": "Print"}, "locales": ["en_US", "fr_FR"], "currencies": None,
+        "category_tree": None, "conversion_units": {"weight": "KILOGRAM"},
+    }  # fmt: skip
+    assert channel.key == entity_uuid("channel", "print") and channel.values == ()
+    pack = normalize("association_type", {"code": "PACK", "is_quantified": True, "labels": {}}, {})
+    assert pack.fields == {"code": "PACK", "labels": None, "is_quantified": True, "is_two_way": False}
