@@ -3,6 +3,12 @@
 `make demo`, the end-to-end tests and the latency benchmark all run the whole path on it:
 Akeneo (mock, on PostgreSQL) -> sync -> diff -> fan-out -> delivery -> Magento (sandbox), plus the
 webhook receiver and the Dagster daemon when asked. Every process runs on loopback and stops with it.
+
+`start(..., sellable=True)` is the shop a catalog can sell from (`make demo`, tests/flow/test_sellable_*):
+Akeneo's media files served for real (devtools.akeneo_media's layer in front of the mock: AKENEO_URL is
+the layer's), a sandbox with two websites (`base`: default, fr, de; `mobile`: mobile) and the integration
+of `sellable_integration()`: images with roles, files as URLs, links and grouped products, stock,
+the `ecommerce` channel on website 1 and `mobile` on website 2.
 """
 
 from __future__ import annotations
@@ -21,11 +27,15 @@ import httpx
 import yaml
 
 from devtools import akeneo_mock
+from devtools.akeneo_media import AkeneoMediaLayer
 from devtools.ports import free_port
 from iec_pipeline.common.settings import PROJECT_ROOT
 
 MAGENTO_TOKEN_ENV = "IEC_DEMO_MAGENTO_TOKEN"
 STORE_VIEWS = {"fr_FR": "fr", "de_DE": "de"}
+# The sellable shop's Magento: website 1 ("base") for the ecommerce channel, website 2 for mobile.
+SELLABLE_WEBSITES = {"base": ["default", "fr", "de"], "mobile": ["mobile"]}
+FILE_BASE_URL = "https://media.shop.example/akeneo"  # where the shop's customers would download Akeneo files
 
 
 def magento_integration(base_url: str, **configuration: Any) -> dict[str, Any]:
@@ -57,6 +67,27 @@ def magento_integration(base_url: str, **configuration: Any) -> dict[str, Any]:
     }
 
 
+def sellable_integration(base_url: str, **configuration: Any) -> dict[str, Any]:
+    """The shop integration with what makes products sellable: the reference data products need (channels,
+    association types) among its entity types, images with roles, care sheets as URLs, associations as
+    links and PACK as grouped products, stock from `stock_qty` (10 for a new product without one), and
+    the two channels on the sandbox's two websites."""
+    integration = magento_integration(base_url, **{
+        "image_roles": {"main_image": ["image", "small_image", "thumbnail"]},
+        "file_attributes": "url",
+        "file_base_url": FILE_BASE_URL,
+        "association_map": {"RELATED": "related", "UPSELL": "upsell", "X_SELL": "crosssell"},
+        "grouped_from": "PACK",
+        "stock": {"qty_attribute": "stock_qty", "default_qty": 10},
+        "channel_websites": {"ecommerce": [1], "mobile": [2]},
+        "store_view_locales": {"mobile": "en_US"},
+        **configuration,
+    })  # fmt: skip
+    types = integration["entity_types"]
+    integration["entity_types"] = [*types[:5], "channel", "association_type", *types[5:]]
+    return integration
+
+
 def _wait_http(url: str, process: subprocess.Popen, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,6 +109,12 @@ class Playground:
     magento_token: str
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    media: AkeneoMediaLayer | None = None  # Akeneo's media files in front of the mock (sellable playgrounds)
+
+    @property
+    def akeneo_url(self) -> str:
+        """Where IEC and seeders reach Akeneo: the media layer when there is one, else the mock."""
+        return self.media.base_url if self.media is not None else self.mock.url
 
     # --- processes ---------------------------------------------------------------------------
 
@@ -123,6 +160,8 @@ class Playground:
     def stop(self) -> None:
         for process in reversed(self.processes):
             self.stop_process(process)
+        if self.media is not None:
+            self.media.stop()
         self.mock.stop()
 
     def __enter__(self) -> Playground:
@@ -156,13 +195,20 @@ def start(
     akeneo_port: int | None = None,
     magento_port: int | None = None,
     magento_token: str | None = None,
+    sellable: bool = False,
 ) -> Playground:
     """Starts the mock Akeneo (emptied when `fresh`) and the Magento sandbox, and writes IEC's config.
 
-    Ports are free ones unless given (`make demo-ui` starts the demo's peers again where they were)."""
+    Ports are free ones unless given (`make demo-ui` starts the demo's peers again where they were).
+    `sellable`: the media layer in front of the mock (on `akeneo_port` when given), the sandbox with
+    SELLABLE_WEBSITES and `sellable_integration()` (unless `integration` is given)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    mock = akeneo_mock.start(akeneo_database, port=akeneo_port, log_path=str(workdir / "akeneo-mock.log"))
+    mock_port = None if sellable else akeneo_port
+    mock = akeneo_mock.start(akeneo_database, port=mock_port, log_path=str(workdir / "akeneo-mock.log"))
+    media: AkeneoMediaLayer | None = None
     try:
+        if sellable:
+            media = AkeneoMediaLayer(mock.url, port=akeneo_port or 0).start()
         if fresh:
             mock.clear()
         token = magento_token or secrets.token_hex(12)
@@ -173,9 +219,10 @@ def start(
             shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
         magento_url = f"http://127.0.0.1:{port}"
         integrations = workdir / "integrations.yaml"
-        integrations.write_text(yaml.safe_dump({"integrations": [integration or magento_integration(magento_url)]}))
+        default = sellable_integration if sellable else magento_integration
+        integrations.write_text(yaml.safe_dump({"integrations": [integration or default(magento_url)]}))
         env = {
-            "AKENEO_URL": mock.url,
+            "AKENEO_URL": media.base_url if media is not None else mock.url,
             "AKENEO_CLIENT_ID": "playground",
             "AKENEO_CLIENT_SECRET": secrets.token_hex(8),
             "AKENEO_USERNAME": "playground",
@@ -186,14 +233,21 @@ def start(
             MAGENTO_TOKEN_ENV: token,
             "AKENEO_WEBHOOK_SECRET": secrets.token_hex(16),
         }
-        playground = Playground(workdir, mock, magento_url, token, env)
+        playground = Playground(workdir, mock, magento_url, token, env, media=media)
+        websites = (
+            ["--websites", ";".join(f"{code}={','.join(views)}" for code, views in SELLABLE_WEBSITES.items())]
+            if sellable
+            else []
+        )
         sandbox = playground._spawn(
             [sys.executable, "-m", "devtools.magento_sandbox", "--port", str(port), "--token", token,
-             "--store-views", "default,fr,de", "--write-delay-ms", str(write_delay_ms)],
+             "--store-views", "default,fr,de", "--write-delay-ms", str(write_delay_ms), *websites],
             "magento-sandbox.log",
         )  # fmt: skip
         _wait_http(f"{magento_url}/__sandbox/stats", sandbox, "the Magento sandbox")
         return playground
     except BaseException:
+        if media is not None:
+            media.stop()
         mock.stop()
         raise

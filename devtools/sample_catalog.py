@@ -280,12 +280,16 @@ def _associated(products: Iterable[str] = (), models: Iterable[str] = ()) -> dic
     return {"products": [product_uuid(p) for p in products], "product_models": list(models), "groups": []}
 
 
-# identifier -> associations (products-uuid API: target products by uuid)
+# identifier -> associations (products-uuid API: target products by uuid, models by code)
 SHOP_ASSOCIATIONS: dict[str, dict[str, Any]] = {
-    "jeans-slim": {"RELATED": _associated(["rain-jacket"]), "UPSELL": _associated(models=["tshirt_classic"]),
-                   "X_SELL": _associated(["gift-card"])},
-    "rain-jacket": {"X_SELL": _associated(["bag-tote-green"])},
-}  # fmt: skip
+    "jeans-slim": {
+        "RELATED": _associated(models=["bag_tote"]),
+        "UPSELL": _associated(models=["tshirt_classic"]),
+        "X_SELL": _associated(["gift-card"]),
+    },
+}
+# product model code -> associations (a root model's links are its configurable's)
+SHOP_MODEL_ASSOCIATIONS: dict[str, dict[str, Any]] = {"tshirt_classic": {"X_SELL": _associated(["jeans-slim"])}}
 
 
 @dataclass(frozen=True)
@@ -312,7 +316,6 @@ SHOP_FILES: list[ShopFile] = [
     ShopFile("product", "jeans-slim", "main_image", "jeans-slim-front.png", picture((40, 60, 140))),
     ShopFile("product", "jeans-slim", "back_image", "jeans-slim-back.png", picture((30, 45, 110))),
     ShopFile("product", "jeans-slim", "care_sheet", "jeans-slim-care.pdf", CARE_SHEET, "application/pdf"),
-    ShopFile("product", "rain-jacket", "main_image", "rain-jacket.png", picture((40, 140, 60))),
     ShopFile("product", BUNDLE, "main_image", "starter-kit.png", picture((220, 180, 40))),
     ShopFile("product_model", "tshirt_classic", "main_image", "tshirt-classic.png", picture((200, 30, 30))),
     ShopFile("product_model", "bag_tote", "main_image", "bag-tote.png", picture((120, 100, 60))),
@@ -327,10 +330,11 @@ class ShopSeeded:
 
     def summary(self) -> str:
         images = sum(1 for (_, attribute) in self.files if attribute.endswith("_image"))
+        associated = len(SHOP_ASSOCIATIONS) + len(SHOP_PRODUCTS) + len(SHOP_MODEL_ASSOCIATIONS)
         return (
             f"{len(SHOP_ATTRIBUTES)} attributes (2 images, 1 file), {len(ASSOCIATION_TYPES)} association types, "
             f"{len(SHOP_CATEGORIES)} category, {len(SHOP_PRODUCTS)} bundle product, {images} images and "
-            f"{len(self.files) - images} file uploaded, associations on {len(SHOP_ASSOCIATIONS) + 1} products"
+            f"{len(self.files) - images} file uploaded, associations on {associated} products and models"
         )
 
 
@@ -499,6 +503,8 @@ class AkeneoSeeder:
             self.upsert("products-uuid", product["uuid"], product, created=True)
         for identifier, associations in SHOP_ASSOCIATIONS.items():
             self.upsert("products-uuid", product_uuid(identifier), {"associations": associations})
+        for code, associations in SHOP_MODEL_ASSOCIATIONS.items():
+            self.upsert("product-models", code, {"associations": associations})
         seeded = ShopSeeded()
         for f in SHOP_FILES:
             seeded.files[(f.code, f.attribute)] = self.upload_media(
