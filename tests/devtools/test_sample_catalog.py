@@ -1,4 +1,4 @@
-"""The seeder stamps `created` and `updated` as Akeneo would, when asked (the demo asks)."""
+"""The seeder stamps `created` and `updated` as Akeneo would, when asked (the demo asks); `seed_shop`'s extras."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 
-from devtools.sample_catalog import PRODUCT_MODELS, PRODUCTS, AkeneoSeeder, akeneo_time, product_uuid
+from devtools.akeneo_media import _multipart
+from devtools.sample_catalog import (
+    BUNDLE,
+    PACKED,
+    PRODUCT_MODELS,
+    PRODUCTS,
+    SHOP_FILES,
+    AkeneoSeeder,
+    akeneo_time,
+    product_uuid,
+)
 
 pytestmark = pytest.mark.fast
 
@@ -76,3 +86,44 @@ def test_without_stamping_the_catalog_is_sent_as_written():
     with seeder(recorder) as s:
         s.seed()
     assert not any("updated" in body or "created" in body for _, _, body in recorder.sent)
+
+
+class ShopRecorder(Recorder):
+    """The Recorder, plus Akeneo's media upload: multipart `product`/`product_model` JSON + `file`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploads: list[tuple[str, dict, str, bytes]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/api/rest/v1/media-files":
+            return super().__call__(request)
+        fields = _multipart(request.headers["content-type"], request.read())
+        owner = next(name for name in ("product", "product_model") if name in fields)
+        filename, _, content = fields["file"]
+        self.uploads.append((owner, json.loads(fields[owner][2]), filename, content))
+        code = f"a/b/c/d/{len(self.uploads)}_{filename}"
+        return httpx.Response(201, headers={"Location": f"http://akeneo.test/api/rest/v1/media-files/{code}"})
+
+
+def test_seed_shop_adds_media_associations_and_a_bundle_and_leaves_seed_as_it_was():
+    recorder = ShopRecorder()
+    with seeder(recorder, stamp_updated=True) as s:
+        seeded = s.seed_shop()
+    families = recorder.bodies("/api/rest/v1/families")
+    assert {f["code"] for f in families} == {"clothing", "accessories"}
+    assert all({"main_image", "back_image", "care_sheet"} <= set(f["attributes"]) for f in families)
+    kinds = {b["code"]: b["is_quantified"] for b in recorder.bodies("/api/rest/v1/association-types")}
+    assert kinds == {"RELATED": False, "UPSELL": False, "X_SELL": False, "PACK": True}
+    bundle = next(b for b in recorder.bodies("/api/rest/v1/products-uuid") if b.get("identifier") == BUNDLE)
+    packed = bundle["quantified_associations"]["PACK"]["products"]
+    assert {p["uuid"]: p["quantity"] for p in packed} == {product_uuid(k): q for k, q in PACKED.items()}
+    assert "created" in bundle and "updated" in bundle
+    # One upload per file, naming the product by uuid (a model by code), the attribute, no locale or scope.
+    assert len(recorder.uploads) == len(SHOP_FILES) == len(seeded.files)
+    for (owner, target, filename, content), f in zip(recorder.uploads, SHOP_FILES, strict=True):
+        key = {"uuid": product_uuid(f.code)} if f.owner == "product" else {"code": f.code}
+        assert (owner, target, filename, content) == (f.owner, {**key, "attribute": f.attribute, "scope": None,
+                                                                "locale": None}, f.filename, f.content)  # fmt: skip
+    assert seeded.files[("jeans-slim", "care_sheet")] == "a/b/c/d/3_jeans-slim-care.pdf"
+    assert all(f.content.startswith(b"\x89PNG") for f in SHOP_FILES if f.attribute.endswith("_image"))
