@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         p = playground.start(
             workdir, akeneo_database=values[demo.AKENEO_DATABASE_ENV], dagster_home=Path(values["DAGSTER_HOME"]),
             fresh=False, akeneo_port=_port(values["AKENEO_URL"]), magento_port=_port(values[demo.MAGENTO_URL_ENV]),
-            magento_token=values[playground.MAGENTO_TOKEN_ENV],
+            magento_token=values[playground.MAGENTO_TOKEN_ENV], sellable=True,  # as `make demo` ran them
         )  # fmt: skip
     except (RuntimeError, OSError) as error:
         print(f"make demo-ui: the demo's peers did not start: {error} (logs: {workdir})", file=sys.stderr)
