@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -83,6 +84,28 @@ class _State:
     faults: dict[str, _Fault] = field(default_factory=dict)
     overlay: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> fields the mock does not keep
     lock: threading.Lock = field(default_factory=threading.Lock)
+    storage: Path | None = None  # where uploads are kept across restarts (the mock's database outlives us)
+
+    def keep(self, kind: str, stored: StoredFile) -> None:
+        """Records an upload (under the lock), on disk too when the layer has a storage directory."""
+        (self.files if kind == "files" else self.asset_files)[stored.code] = stored
+        if self.storage is not None:
+            name = hashlib.sha256(stored.code.encode()).hexdigest()
+            folder = self.storage / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.bin").write_bytes(stored.content)
+            meta = {"code": stored.code, "filename": stored.filename, "mime_type": stored.mime_type}
+            (folder / f"{name}.json").write_text(json.dumps(meta))
+
+    def load(self) -> None:
+        """The uploads an earlier layer kept in `storage`."""
+        if self.storage is None:
+            return
+        for kind, files in (("files", self.files), ("asset_files", self.asset_files)):
+            for meta_path in sorted((self.storage / kind).glob("*.json")):
+                meta = json.loads(meta_path.read_text())
+                content = meta_path.with_suffix(".bin").read_bytes()
+                files[meta["code"]] = StoredFile(meta["code"], meta["filename"], meta["mime_type"], content)
 
 
 def akeneo_code(filename: str, content: bytes) -> str:
@@ -274,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is not None:
             return self._json(*problem)
         with self.state.lock:
-            self.state.files[stored.code] = stored
+            self.state.keep("files", stored)
         host = self.headers.get("Host") or "localhost"
         self._json(201, None, {"Location": f"http://{host}{MEDIA}/{quote(stored.code)}"})
 
@@ -308,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
         if stored is None:
             return self._error(422, 'Property "file" is required.')
         with self.state.lock:
-            self.state.asset_files[stored.code] = stored
+            self.state.keep("asset_files", stored)
         host = self.headers.get("Host") or "localhost"
         self._json(
             201,
@@ -352,8 +375,10 @@ class _Handler(BaseHTTPRequestHandler):
 class AkeneoMediaLayer:
     """The media layer in front of akeneo-mock-server at `upstream`; `base_url` is what clients use."""
 
-    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = _State(upstream.rstrip("/"))
+    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0, storage: Path | None = None) -> None:
+        """`storage`: a directory keeping the uploads, so a layer started again (`make demo-ui`) serves them."""
+        self.state = _State(upstream.rstrip("/"), storage=storage)
+        self.state.load()
         self._http = httpx.Client(timeout=60)
         handler = type("Handler", (_Handler,), {"state": self.state, "http": self._http})
         self.server = ThreadingHTTPServer((host, port), handler)

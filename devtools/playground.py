@@ -208,7 +208,9 @@ def start(
     media: AkeneoMediaLayer | None = None
     try:
         if sellable:
-            media = AkeneoMediaLayer(mock.url, port=akeneo_port or 0).start()
+            if fresh:
+                shutil.rmtree(workdir / "akeneo-media", ignore_errors=True)
+            media = AkeneoMediaLayer(mock.url, port=akeneo_port or 0, storage=workdir / "akeneo-media").start()
         if fresh:
             mock.clear()
         token = magento_token or secrets.token_hex(12)
