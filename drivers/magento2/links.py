@@ -188,6 +188,18 @@ def _add(links: dict[str, list[Link]], kind: str, sku: str | None, qty: float | 
         items.append((sku, qty))
 
 
+def _add_targets(
+    links: dict[str, list[Link]], kind: str, targets: Mapping[str, Any], resolve: _Resolver, own: set[str]
+) -> None:
+    """An association's products and product models as links of `kind` (quantities are not links')."""
+    for item in targets.get("products") or ():
+        ref = product_ref(item)
+        _add(links, kind, resolve.product(ref) if ref else None, None, own)
+    for item in targets.get("product_models") or ():
+        ref = model_ref(item)
+        _add(links, kind, resolve.model(ref) if ref else None, None, own)
+
+
 def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[Link, ...]], _Resolver]:
     """Link type -> ordered (linked SKU, qty) from the payload; the resolver lists what is missing."""
     p = m.payload
@@ -199,12 +211,7 @@ def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[L
         kind, targets = mapped.get(code), (p.get("associations") or {}).get(code) or {}
         if kind is None or not isinstance(targets, Mapping):
             continue
-        for item in targets.get("products") or ():
-            ref = product_ref(item)
-            _add(links, kind, resolve.product(ref) if ref else None, None, own)
-        for item in targets.get("product_models") or ():
-            ref = model_ref(item)
-            _add(links, kind, resolve.model(ref) if ref else None, None, own)
+        _add_targets(links, kind, targets, resolve, own)
     grouped = product_type(m, env) == GROUPED
     source = grouped_from(env)
     for code in sorted(p.get("quantified_associations") or {}):
@@ -224,14 +231,8 @@ def wanted_links(m: MutationData, env: Env, sku: str) -> tuple[dict[str, tuple[L
                 )
             continue
         kind = mapped.get(code)
-        if kind is None:
-            continue
-        for item in targets.get("products") or ():
-            ref = product_ref(item)
-            _add(links, kind, resolve.product(ref) if ref else None, None, own)
-        for item in targets.get("product_models") or ():
-            ref = model_ref(item)
-            _add(links, kind, resolve.model(ref) if ref else None, None, own)
+        if kind is not None:
+            _add_targets(links, kind, targets, resolve, own)
     return {kind: tuple(items) for kind, items in links.items() if items}, resolve
 
 
