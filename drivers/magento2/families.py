@@ -55,7 +55,7 @@ def handle_family(m: MutationData, env: Env) -> DeliveryResult:
     current = env.refs.mapping(m.entity_type, m.entity_uuid)
     known = dict(current.external_data) if current is not None else {}
     if current is not None and known.get("hash") == wanted_hash:
-        return env.done(m, current.external_id, known)
+        return env.done(m, current.external_id, {**known, "attribute_as_image": m.payload.get("attribute_as_image")})
     set_id = int(current.external_id) if current is not None and current.external_id else None
     if set_id is not None and env.client.get(f"{SETS}/{set_id}", accept_status=[404]) is None:
         set_id, known = None, {}  # deleted in Magento: build it again
@@ -87,7 +87,8 @@ def handle_family(m: MutationData, env: Env) -> DeliveryResult:
         for code in sorted(set(known.get("assigned") or []) - set(wanted)):
             if code in present:
                 env.client.delete(f"{SETS}/{set_id}/attributes/{code}", accept_status=[400, 404])
-    data = {"set_id": set_id, "group_id": group_id, "assigned": wanted, "hash": wanted_hash}
+    data = {"set_id": set_id, "group_id": group_id, "assigned": wanted, "hash": wanted_hash,
+            "attribute_as_image": m.payload.get("attribute_as_image")}  # fmt: skip
     return env.done(m, str(set_id), data)
 
 

@@ -197,6 +197,8 @@ class Refs(Protocol):
 
     def attribute_set_id(self, family: str) -> int | None: ...
 
+    def family_image(self, family: str | None) -> str | None: ...
+
 
 class Unresolved(Exception):
     """The payload refers to entities not (yet) in Magento: deliver them first, then retry this one."""

@@ -17,6 +17,7 @@ entry is taken from the others.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,36 +71,35 @@ def _names(payload: Mapping[str, Any], scopes: Mapping[str, Mapping[str, Any]]) 
 def wanted_images(
     payload: Mapping[str, Any], scopes: Mapping[str, Mapping[str, Any]], settings: MappingSettings, refs: Refs
 ) -> list[WantedImage]:
-    """The gallery a product should have: its image attributes' files, then the configured asset
-    collections' assets, in attribute order; labels are the product name per scope."""
+    """The gallery a product should have: its image attributes' files and the configured asset
+    collections' assets (in the collection's order: its first asset is its main one), by attribute code;
+    labels are the product name per scope. Without `image_roles`, the family's `attribute_as_image` (else
+    the first image) gets the main roles."""
     labels = _names(payload, scopes)
-    found: list[tuple[str, str | None, tuple[str, str] | None]] = []
+    found: list[tuple[str, int, str, str | None, tuple[str, str] | None]] = []
     for item in payload.get("values") or ():
-        if item.get("locale") not in (None, settings.default_locale) or item.get("channel") not in (
-            None,
-            settings.channel,
-        ):
+        if item.get("locale") not in (None, settings.default_locale):
+            continue
+        if item.get("channel") not in (None, settings.channel):
             continue
         code = item["attribute_code"]
         info = refs.attribute(code)
         if info is None:
             continue
         if info.type in IMAGE_TYPES and isinstance(item.get("value"), str):
-            found.append((code, item["value"], None))
+            found.append((code, 0, code, item["value"], None))
         elif info.type in ASSET_TYPES and code in settings.asset_images:
             family = info.reference_data_name or ""
-            for asset in item.get("value") or ():
-                found.append((f"{code}/{asset}", None, (family, str(asset))))
-    found.sort(key=lambda f: f[0])
+            for index, asset in enumerate(item.get("value") or ()):
+                found.append((code, index, f"{code}/{asset}", None, (family, str(asset))))
+    found.sort(key=lambda f: (f[0], f[1]))
     roles = {a: tuple(r) for a, r in settings.image_roles.items()}
+    if not roles and found:
+        main = refs.family_image(payload.get("family"))
+        roles = {main if any(f[0] == main for f in found) else found[0][0]: DEFAULT_ROLES}
     images, given = [], set()
-    for position, (key, file_code, asset) in enumerate(found):
-        attribute = key.split("/", 1)[0]
-        first_of_attribute = asset is None or all(k.split("/", 1)[0] != attribute for k, _, _ in found[:position])
-        own = roles.get(attribute, ()) if first_of_attribute else ()
-        if not roles and position == 0:
-            own = DEFAULT_ROLES
-        own = tuple(r for r in own if r not in given)
+    for position, (attribute, index, key, file_code, asset) in enumerate(found):
+        own = tuple(r for r in roles.get(attribute, ()) if r not in given) if index == 0 else ()
         given.update(own)
         images.append(WantedImage(key, file_code, asset, own, position, labels))
     return images
@@ -108,14 +108,22 @@ def wanted_images(
 def plan_media(wanted: Sequence[WantedImage], known: Mapping[str, Any]) -> MediaPlan | None:
     """None when the gallery already is what it should be (no download, no request)."""
     state = {k: dict(v) for k, v in (known.get("media") or {}).items()}
-    remove = sorted(k for k in state if k not in {w.key for w in wanted})
-    if not remove and all(unchanged(w, state.get(w.key)) for w in wanted):
+    keys = {w.key for w in wanted}
+    remove = sorted(k for k in state if k not in keys and not k.endswith(POSTING))
+    posting = any(k.endswith(POSTING) for k in state)
+    if not remove and not posting and all(unchanged(w, state.get(w.key)) for w in wanted):
         return None
     return MediaPlan(list(wanted), state, remove)
 
 
+POSTING = "~posting"  # a key's upload under way: what the gallery held before it (recovery after a crash)
+REPLACED = "~replaced"  # a key's former entry, still to delete
+
+
 def unchanged(wanted: WantedImage, sent: Mapping[str, Any] | None) -> bool:
-    return sent is not None and sent.get("source") == wanted.source and _meta_same(wanted, sent)
+    if sent is None or sent.get("source") != wanted.source:
+        return False
+    return bool(sent.get("skipped")) or _meta_same(wanted, sent)
 
 
 def _meta_same(wanted: WantedImage, sent: Mapping[str, Any]) -> bool:
@@ -134,6 +142,18 @@ def _path(sku: str, scope: str = GLOBAL, entry_id: Any = None) -> str:
     return f"/{scope}/V1/products/{sku_path(sku)}/media{tail}"
 
 
+# Magento's ImageContentValidator: these characters are refused in a name; the MIME types it takes.
+_NAME_REFUSED = re.compile(r'[\\/?*:";<>()|{}\s]+')
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
+
+
+def upload_name(media: MediaFile) -> str:
+    """The file name Magento takes: refused characters replaced, the extension of the content's type."""
+    stem = media.filename.rsplit(".", 1)[0] if "." in media.filename else media.filename
+    stem = _NAME_REFUSED.sub("-", stem).strip("-.") or "image"
+    return f"{stem[:90]}.{_EXTENSIONS.get(media.mime_type, 'jpg')}"
+
+
 def _entry(wanted: WantedImage, label: str, media: MediaFile | None = None, entry_id: Any = None) -> dict:
     entry: dict[str, Any] = {
         "media_type": "image",
@@ -148,7 +168,7 @@ def _entry(wanted: WantedImage, label: str, media: MediaFile | None = None, entr
         entry["content"] = {
             "base64_encoded_data": base64.b64encode(media.read_bytes()).decode("ascii"),
             "type": media.mime_type,
-            "name": media.filename,
+            "name": upload_name(media),
         }
     return {"entry": entry}
 
@@ -164,62 +184,115 @@ def fetch(wanted: WantedImage, media_source: Any) -> MediaFile:
     return found
 
 
+class _Gallery:
+    """One product's gallery being brought to what it should be; every step that lands is in `state`
+    and reported (`landed`), so a failure or a crash part-way never uploads an image twice."""
+
+    def __init__(self, plan: MediaPlan, sku: str, env: Any, on_progress: Any) -> None:
+        self.plan, self.sku, self.env, self.state = plan, sku, env, plan.state
+        self.on_progress = on_progress or (lambda: None)
+        self.client = env.client
+
+    def landed(self) -> None:
+        self.on_progress()
+
+    def recover(self) -> None:
+        """An upload that may have landed before a crash: the entry Magento has that we did not know of
+        is adopted (its roles and labels are sent again), else the upload is made again."""
+        for marker in [k for k in self.state if k.endswith(POSTING)]:
+            key, before = marker[: -len(POSTING)], self.state.pop(marker)
+            known = {int(v["entry_id"]) for v in self.state.values() if v.get("entry_id") is not None}
+            known |= {int(i) for i in before.get("entry_ids") or ()}
+            entries = self.client.get(_path(self.sku), skus=[self.sku]) or []
+            new = [e for e in entries if int(e.get("id") or 0) not in known]
+            if len(new) == 1 and key not in self.state:
+                self.state[key] = {"source": before.get("source"), "sha256": before.get("sha256"),
+                                   "entry_id": int(new[0]["id"]), "labels": {}, "roles": None}  # fmt: skip
+            self.landed()
+
+    def put(self, wanted: WantedImage, sent: Mapping[str, Any], roles_changed: bool) -> None:
+        label = wanted.labels.get(GLOBAL, "")
+        self.client.put(_path(self.sku, GLOBAL, sent["entry_id"]),
+                        json=_entry(wanted, label, entry_id=sent["entry_id"]), skus=[self.sku])  # fmt: skip
+        self.state[wanted.key] = {**sent, "roles": list(wanted.roles), "position": wanted.position,
+                                  "source": wanted.source}  # fmt: skip
+        self.landed()
+        self.labels(wanted, force=roles_changed)
+
+    def upload(self, wanted: WantedImage, binary: MediaFile, sent: Mapping[str, Any] | None) -> None:
+        if sent is not None:
+            self.state[wanted.key + REPLACED] = dict(sent)
+        ids = sorted(int(v["entry_id"]) for v in self.state.values() if v.get("entry_id") is not None)
+        self.state[wanted.key + POSTING] = {"source": wanted.source, "sha256": binary.sha256, "entry_ids": ids}
+        self.landed()
+        answer = self.client.post(_path(self.sku), json=_entry(wanted, wanted.labels.get(GLOBAL, ""), binary),
+                                  skus=[self.sku])  # fmt: skip
+        del self.state[wanted.key + POSTING]
+        entry_id = int(str(answer).strip('"'))
+        self.state[wanted.key] = {"source": wanted.source, "sha256": binary.sha256, "entry_id": entry_id,
+                                  "roles": list(wanted.roles), "position": wanted.position, "labels": {}}  # fmt: skip
+        self.landed()
+        self.labels(wanted, force=True)
+        replaced = self.state.get(wanted.key + REPLACED)
+        if replaced is not None:
+            self.delete(replaced)  # kept in the state until it is gone: a failure here is finished next time
+            del self.state[wanted.key + REPLACED]
+            self.landed()
+
+    def labels(self, wanted: WantedImage, force: bool) -> None:
+        """A store view whose product name differs gets its own label (a store-scoped PUT). Such a PUT
+        also writes the view's roles (image roles are store-view attributes in Magento): when the roles
+        change, every labelled view is written again."""
+        sent = self.state[wanted.key]
+        done = dict(sent.get("labels") or {})
+        for scope, label in sorted(wanted.labels.items()):
+            if scope == GLOBAL or scope not in self.env.store_ids or (done.get(scope) == label and not force):
+                continue
+            entry = _entry(wanted, label, entry_id=sent["entry_id"])
+            self.client.put(_path(self.sku, scope, sent["entry_id"]), json=entry, skus=[self.sku])
+            done[scope] = label
+            sent["labels"] = {GLOBAL: wanted.labels.get(GLOBAL, ""), **done}
+            self.landed()
+        sent["labels"] = dict(wanted.labels)
+
+    def delete(self, sent: Mapping[str, Any]) -> None:
+        try:
+            self.client.delete(_path(self.sku, GLOBAL, sent["entry_id"]), skus=[self.sku], accept_status=[404])
+        except MagentoError as error:
+            if error.status != 400:  # "no image with the provided ID" on a product that lost it meanwhile
+                raise
+
+
 def send_media(plan: MediaPlan, sku: str, env: Any, on_progress: Any = None) -> dict[str, dict[str, Any]]:
     """Brings the gallery to `plan.wanted`; `plan.state` follows each request that landed (so a failure
-    part-way keeps what was done) and is returned. Raises MagentoError or MediaUnavailable."""
-    client, state = env.client, plan.state
+    part-way keeps what was done, and `on_progress` is called to keep it) and is returned. Raises
+    MagentoError or MediaUnavailable."""
+    gallery, state = _Gallery(plan, sku, env, on_progress), plan.state
+    gallery.recover()
     for wanted in plan.wanted:
         sent = state.get(wanted.key)
         if unchanged(wanted, sent):
             continue
-        label = wanted.labels.get(GLOBAL, "")
+        roles_changed = sent is None or tuple(sent.get("roles") or ()) != wanted.roles
         if sent is not None and sent.get("source") == wanted.source:
-            client.put(_path(sku, GLOBAL, sent["entry_id"]), json=_entry(wanted, label, entry_id=sent["entry_id"]),
-                       skus=[sku])  # fmt: skip
-            _labels(wanted, sent, sku, env)
-            state[wanted.key] = {**sent, **_meta(wanted)}
-        else:
-            binary = fetch(wanted, env.context.media)
-            if sent is not None and sent.get("sha256") == binary.sha256:  # same bytes under a new file code
-                client.put(_path(sku, GLOBAL, sent["entry_id"]), json=_entry(wanted, label, entry_id=sent["entry_id"]),
-                           skus=[sku])  # fmt: skip
-                _labels(wanted, sent, sku, env)
-                state[wanted.key] = {**sent, **_meta(wanted), "source": wanted.source}
-            else:
-                answer = client.post(_path(sku), json=_entry(wanted, label, binary), skus=[sku])
-                entry_id = int(str(answer).strip('"'))
-                fresh = {"source": wanted.source, "sha256": binary.sha256, "entry_id": entry_id, "labels": {}}
-                _labels(wanted, fresh, sku, env)
-                state[wanted.key] = {**fresh, **_meta(wanted)}
-                if sent is not None:  # the replaced image
-                    _delete(sku, sent, env)
-        if on_progress is not None:
-            on_progress()
-    for key in plan.remove:
-        _delete(sku, state[key], env)
-        del state[key]
-        if on_progress is not None:
-            on_progress()
-    return state
-
-
-def _meta(wanted: WantedImage) -> dict[str, Any]:
-    return {"roles": list(wanted.roles), "position": wanted.position, "labels": dict(wanted.labels)}
-
-
-def _labels(wanted: WantedImage, sent: Mapping[str, Any], sku: str, env: Any) -> None:
-    """A store view whose product name differs gets its own label (a store-scoped PUT)."""
-    before = dict(sent.get("labels") or {})
-    for scope, label in sorted(wanted.labels.items()):
-        if scope == GLOBAL or before.get(scope) == label or scope not in env.store_ids:
+            gallery.put(wanted, sent, roles_changed)
             continue
-        entry = _entry(wanted, label, entry_id=sent["entry_id"])
-        env.client.put(_path(sku, scope, sent["entry_id"]), json=entry, skus=[sku])
-
-
-def _delete(sku: str, sent: Mapping[str, Any], env: Any) -> None:
-    try:
-        env.client.delete(_path(sku, GLOBAL, sent["entry_id"]), skus=[sku], accept_status=[404])
-    except MagentoError as error:
-        if error.status != 400:  # "no image with the provided ID" on a product that lost it meanwhile
-            raise
+        binary = fetch(wanted, env.context.media)
+        if binary.mime_type not in _EXTENSIONS:  # Magento would refuse it (400), and the product with it
+            env.context.log.warning(f"magento2: {sku}: image {wanted.key} is {binary.mime_type}, which Magento does "
+                                    "not take (jpeg, png, gif): not sent")  # fmt: skip
+            if sent is not None and sent.get("entry_id") is not None:
+                gallery.delete(sent)
+            state[wanted.key] = {"source": wanted.source, "skipped": binary.mime_type}
+            gallery.landed()
+            continue
+        if sent is not None and sent.get("sha256") == binary.sha256:  # same bytes under a new file code
+            gallery.put(wanted, sent, roles_changed)
+        else:
+            gallery.upload(wanted, binary, sent)
+    for key in [k for k in state if k not in {w.key for w in plan.wanted} and not k.endswith(POSTING)]:
+        if state[key].get("entry_id") is not None:
+            gallery.delete(state[key])
+        del state[key]
+        gallery.landed()
+    return state

@@ -230,7 +230,8 @@ def _extras(planned: products.ProductPlan) -> Planned:
             elif not media_unchanged(wanted, sent):
                 yield "PUT", f"{path}/media/{sent['entry_id']}", None, f"image {wanted.key} roles, position, label"
         for key in planned.media.remove:
-            yield "DELETE", f"{path}/media/{planned.media.state[key]['entry_id']}", None, f"image {key} removed"
+            if planned.media.state[key].get("entry_id") is not None:
+                yield "DELETE", f"{path}/media/{planned.media.state[key]['entry_id']}", None, f"image {key} removed"
     if planned.links_due:
         yield "POST", f"{path}/links", None, "product links (associations), removed ones deleted"
     if planned.source_item is not None:

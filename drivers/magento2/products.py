@@ -156,8 +156,8 @@ def _plan_extras(product: ProductPlan, scopes: dict[str, dict[str, Any]], env: E
     stock = env.settings.stock
     if stock is not None and stock.msi_source_code and product.kind not in ("configurable", "grouped"):
         qty = source_qty(m.payload, env.settings)
-        if qty is None and known.get("source_item"):
-            return  # the configured stock is for new products only
+        if qty is None and (known.get("source_item") or known.get("sent")):
+            return  # the configured stock is for new products only (one already in Magento keeps its stock)
         amount = float(qty) if qty is not None else float(stock.default_qty)
         in_stock = amount > 0 if qty is not None else bool(stock.is_in_stock)
         item = {"sku": product.sku, "source_code": stock.msi_source_code, "quantity": amount,
@@ -167,26 +167,39 @@ def _plan_extras(product: ProductPlan, scopes: dict[str, dict[str, Any]], env: E
 
 
 def extras(product: ProductPlan, env: Env) -> None:
-    """After the saves: the gallery, the product links, the source item. Each records what landed in
-    `product.known`, so a failure part-way is not repeated. Raises MagentoError, Unresolved, MediaUnavailable."""
-    sku = product.sku
+    """After the saves: the source item, the gallery, the product links, each tried even when another
+    fails (a link waiting for its target must not keep a new product out of stock). Each records what
+    landed in `product.known`, so nothing is sent twice; the first failure is raised at the end
+    (MagentoError, Unresolved, MediaUnavailable)."""
+    sku, failures = product.sku, []
+    if product.source_item is not None:
+        try:
+            env.client.post("/all/V1/inventory/source-items", json={"sourceItems": [product.source_item]}, skus=[sku])
+            product.known["source_item"] = digest(product.source_item)
+            product.dirty, product.source_item = True, None
+        except MagentoError as error:
+            failures.append(error)
     if product.media is not None:
         def landed() -> None:
             product.known["media"] = product.media.state if product.media else {}
             product.dirty = True
 
-        product.known["media"] = send_media(product.media, sku, env, on_progress=landed)
-        product.dirty, product.media = True, None
+        try:
+            product.known["media"] = send_media(product.media, sku, env, on_progress=landed)
+            product.dirty, product.media = True, None
+        except (MagentoError, MediaUnavailable) as error:
+            failures.append(error)
     if product.links_due:
-        links = product_links.plan_links(product.mutation, product.known, env, sku=sku)
-        if links is not None:
-            product.known["links"] = product_links.send_links(links, sku, env)
-            product.dirty = True
-        product.links_due = False
-    if product.source_item is not None:
-        env.client.post("/all/V1/inventory/source-items", json={"sourceItems": [product.source_item]}, skus=[sku])
-        product.known["source_item"] = digest(product.source_item)
-        product.dirty, product.source_item = True, None
+        try:
+            links = product_links.plan_links(product.mutation, product.known, env, sku=sku)
+            if links is not None:
+                product.known["links"] = product_links.send_links(links, sku, env)
+                product.dirty = True
+            product.links_due = False
+        except (MagentoError, Unresolved) as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 def _plan_link(product: ProductPlan, fields: dict[str, Any], env: Env, has_state: bool) -> None:
@@ -248,12 +261,22 @@ def send(product: ProductPlan, env: Env) -> DeliveryResult:
         for change in product.store_changes:
             save_scope(product, change, env)
         link(product, env)
-        extras(product, env)
+        try:
+            extras(product, env)
+        except MagentoError as error:
+            if product.global_change is None and _is_gone(error, product):
+                return _resend_in_full(product, env)
+            raise
     except (MagentoError, Unresolved) as error:
         return settle(product, env, failure(error))
     except MediaUnavailable as error:
         return settle(product, env, DeliveryResult.retryable(str(error)))
     return finish(product, env)
+
+
+def _is_gone(error: MagentoError, product: ProductPlan) -> bool:
+    """Only the gallery or links changed, and Magento no longer has the product (deleted by hand)."""
+    return error.status == 404 and "doesn't exist" in error.message and bool(product.known.get("sent"))
 
 
 def _is_missing(error: MagentoError, product: ProductPlan) -> bool:

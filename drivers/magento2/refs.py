@@ -90,6 +90,11 @@ class MappingRefs:
         found = self.mapping("family", entity_uuid("family", family))
         return int(found.external_id) if found is not None and found.external_id else None
 
+    def family_image(self, family: str | None) -> str | None:
+        """The family's `attribute_as_image` (its main picture), when the family's mapping says it."""
+        found = self.mapping("family", entity_uuid("family", family)) if family else None
+        return found.external_data.get("attribute_as_image") if found is not None else None
+
     def axes(self, family_variant: str | None, root_model: str | None) -> list[str] | None:
         """Axis attribute codes of a variant: from its family variant, else from its root model."""
         if family_variant:

@@ -47,6 +47,9 @@ class Refs:
     def attribute_set_id(self, family: str) -> int | None:
         return 9
 
+    def family_image(self, family: str | None) -> str | None:
+        return "main_image" if family == "clothing" else None
+
 
 def value(attribute: str, data: Any, locale: str | None = None, channel: str | None = None) -> dict[str, Any]:
     return {"attribute_code": attribute, "locale": locale, "channel": channel, "value": data}
@@ -132,20 +135,22 @@ IMAGES = {
         *PRODUCT["values"],
         value("main_image", "a/b/c/d/abcd_front.png"),
         value("back_image", "e/f/0/1/ef01_back.png"),
-        value("packshots", ["shot_1", "shot_2"]),
+        value("packshots", ["shot_zeta", "shot_alpha"]),  # a collection's order is Akeneo's: the first is main
     ],
 }
 
 
-def test_images_come_in_attribute_order_and_the_first_gets_the_main_roles_without_image_roles():
+def test_without_image_roles_the_familys_image_attribute_gets_the_main_roles_else_the_first_image():
     settings = MappingSettings("ecommerce", "EUR", "en_US", store_views={"fr_FR": "fr"})
     scopes = product_scopes(IMAGES, "simple", settings, Refs())
     images = wanted_images(IMAGES, scopes, settings, Refs())
     assert [(i.key, i.file_code, i.roles) for i in images] == [
-        ("back_image", "e/f/0/1/ef01_back.png", DEFAULT_ROLES),
-        ("main_image", "a/b/c/d/abcd_front.png", ()),
+        ("back_image", "e/f/0/1/ef01_back.png", ()),
+        ("main_image", "a/b/c/d/abcd_front.png", DEFAULT_ROLES),  # clothing's attribute_as_image
     ]  # asset collections only when `asset_images` lists them
     assert images[0].labels == {GLOBAL: "Tee", "fr": "T-shirt"}
+    no_family = {**IMAGES, "family": None}
+    assert [i.roles for i in wanted_images(no_family, scopes, settings, Refs())] == [DEFAULT_ROLES, ()]
 
 
 def test_image_roles_and_asset_collections_follow_the_configuration():
@@ -155,8 +160,8 @@ def test_image_roles_and_asset_collections_follow_the_configuration():
     assert [(i.key, i.asset, i.roles) for i in images] == [
         ("back_image", None, ()),
         ("main_image", None, ("image", "thumbnail")),
-        ("packshots/shot_1", ("packshot_family", "shot_1"), ("small_image",)),
-        ("packshots/shot_2", ("packshot_family", "shot_2"), ()),
+        ("packshots/shot_zeta", ("packshot_family", "shot_zeta"), ("small_image",)),
+        ("packshots/shot_alpha", ("packshot_family", "shot_alpha"), ()),
     ]
 
 

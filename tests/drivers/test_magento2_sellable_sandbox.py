@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ TYPES = {"name": "pim_catalog_text", "price": "pim_catalog_price_collection", "m
          "back_image": "pim_catalog_image", "qty": "pim_catalog_number",
          "description": "pim_catalog_textarea"}  # fmt: skip
 _ids = iter(range(1, 1_000_000))
+TOKEN = "sellable-sandbox-token"
 
 
 class Files:
@@ -30,6 +32,7 @@ class Files:
 
     def __init__(self, root: Path) -> None:
         self.root, self.blobs, self.asked, self.broken = root, {}, [], set()
+        self.types: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def put(self, code: str, data: bytes) -> str:
@@ -45,7 +48,8 @@ class Files:
         sha = hashlib.sha256(data).hexdigest()
         path = self.root / sha
         path.write_bytes(data)
-        return MediaFile(code, sha, len(data), code.rsplit("/", 1)[-1].split("_", 1)[-1], "image/png", path)
+        name = code.rsplit("/", 1)[-1].split("_", 1)[-1]
+        return MediaFile(code, sha, len(data), name, self.types.get(code, "image/png"), path)
 
     def asset_file(self, asset_family: str, asset_code: str) -> MediaFile | None:
         return None
@@ -83,7 +87,7 @@ class Product:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(token="t", websites={"base": ["default", "fr"], "b2b": ["b2b"]},
+    with running_sandbox(token=TOKEN, websites={"base": ["default", "fr"], "b2b": ["b2b"]},
                          base_currencies={"b2b": "USD"}) as sb:  # fmt: skip
         yield sb
 
@@ -100,7 +104,7 @@ def files(tmp_path: Path) -> Files:
 
 
 def setup(sb: SandboxHandle, files: Files, **config: Any) -> tuple[Magento2Driver, IntegrationContext]:
-    driver = Magento2Driver(base_url=sb.base_url, token="t", store_views={"en_US": "default", "fr_FR": "fr"},
+    driver = Magento2Driver(base_url=sb.base_url, token=TOKEN, store_views={"en_US": "default", "fr_FR": "fr"},
                             **config)  # fmt: skip
     context = IntegrationContext("shop", InMemoryMappings("shop"), media=files)
     results = deliver(driver, attributes(), context)
@@ -236,3 +240,70 @@ def test_with_a_global_price_scope_no_price_reaches_a_store_view(sb, files):
         assert client.get("/b2b/V1/products/tee").json()["price"] == 20
     store_saves = [r for r in sb.requests() if r["method"] == "PUT" and r["store_code"] not in (None, "all")]
     assert store_saves == []
+
+
+def test_a_gallery_interrupted_at_any_step_is_finished_without_uploading_an_image_twice(sb, files):
+    driver, context = setup(sb, files)
+    tee = Product("tee")
+    front = files.put("1/a/front_tee.png", png(16, 16, (200, 0, 0)))
+    # The French label fails after the upload landed: the retry only writes the label.
+    sb.set_faults([{"method": "PUT", "path": r"^/fr/V1/products/tee/media/", "status": 503, "times": 1}])
+    assert deliver(driver, [tee(value("main_image", front), value("name", "Tee FR", "fr_FR"))], context)[0].status \
+        == "retryable"  # fmt: skip
+    assert deliver(driver, [tee(value("main_image", front), value("name", "Tee FR", "fr_FR"))], context)[0].status \
+        == "success"  # fmt: skip
+    assert uploads(sb)[0] == 1 and len(media(sb, "tee")) == 1
+    assert media(sb, "tee", "fr")[0]["label"] == "Tee FR"
+
+    # A replacement whose delete of the former entry fails: the retry deletes it, uploads nothing more.
+    new_front = files.put("2/b/front2_tee.png", png(16, 16, (0, 0, 200)))
+    sb.set_faults([{"method": "DELETE", "path": r"^/all/V1/products/tee/media/", "status": 503, "times": 1}])
+    changed = tee(value("main_image", new_front), value("name", "Tee FR", "fr_FR"), operation="updated")
+    assert deliver(driver, [changed], context)[0].status == "retryable"
+    assert len(media(sb, "tee")) == 2  # both, for now
+    assert deliver(driver, [changed], context)[0].status == "success"
+    assert uploads(sb)[0] == 2 and len(media(sb, "tee")) == 1
+
+
+def test_an_upload_that_landed_though_magento_did_not_answer_in_time_is_adopted_not_repeated(sb, files):
+    driver, context = setup(sb, files, timeout_seconds=0.5)
+    tee = Product("tee")
+    assert deliver(driver, [tee()], context)[0].status == "success"
+    front = files.put("1/a/front_tee.png", png(16, 16, (200, 0, 0)))
+    sb.set_faults([{"method": "POST", "path": r"^/all/V1/products/tee/media$", "status": None, "hang_ms": 1500,
+                    "times": 1}])  # fmt: skip
+    result = deliver(driver, [tee(value("main_image", front), operation="updated")], context)[0]
+    assert result.status == "retryable" and "no answer" in (result.message or "")
+    time.sleep(1.5)  # the hung request is processed: the image is in Magento
+    assert deliver(driver, [tee(value("main_image", front), operation="updated")], context)[0].status == "success"
+    assert uploads(sb)[0] == 1
+    entries = media(sb, "tee")
+    assert len(entries) == 1 and entries[0]["types"] == ["image", "small_image", "thumbnail"]
+
+
+def test_file_names_magento_refuses_are_cleaned_and_types_it_refuses_are_skipped(sb, files):
+    driver, context = setup(sb, files)
+    odd = files.put("1/a/IMG (1): front.png", png())
+    tee = Product("tee")
+    assert deliver(driver, [tee(value("main_image", odd))], context)[0].status == "success"
+    assert media(sb, "tee")[0]["file"].endswith(".png")
+    webp = files.put("2/b/back.webp", b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+    files.types = {webp: "image/webp"}
+    result = deliver(driver, [tee(value("main_image", odd), value("back_image", webp), operation="updated")], context)
+    assert result[0].status == "success"
+    assert len(media(sb, "tee")) == 1  # the webp is not sent (Magento takes jpeg, png, gif)
+    again = deliver(driver, [tee(value("main_image", odd), value("back_image", webp), operation="updated")], context)
+    assert again[0].status == "success" and files.asked.count(webp) == 1  # skipped once, not retried
+
+
+def test_a_product_deleted_by_hand_in_magento_is_sent_again_whole_when_only_its_image_changed(sb, files):
+    driver, context = setup(sb, files)
+    tee = Product("tee")
+    assert deliver(driver, [tee(value("main_image", files.put("1/a/front_tee.png", png())))], context)[0].status \
+        == "success"  # fmt: skip
+    with sb.client() as client:
+        client.delete("/all/V1/products/tee").raise_for_status()
+    replaced = files.put("2/b/front2_tee.png", png(16, 16, (0, 90, 0)))
+    assert deliver(driver, [tee(value("main_image", replaced), operation="updated")], context)[0].status == "success"
+    entries = media(sb, "tee")
+    assert len(entries) == 1 and entries[0]["types"] == ["image", "small_image", "thumbnail"]
