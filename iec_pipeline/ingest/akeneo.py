@@ -288,12 +288,13 @@ class AkeneoClient:
             with self._slots:
                 self.requests_sent += 1
                 headers = {"Authorization": f"Bearer {token}", "Accept": "*/*"}
-                with self._http.stream("GET", url, headers=headers) as response:
+                # A redirect (a file served from elsewhere) is followed; httpx drops the token off-origin.
+                with self._http.stream("GET", url, headers=headers, follow_redirects=True) as response:
                     status = response.status_code
                     if status == 401 or status in RETRYABLE_STATUSES:
                         response.read()
                         return status, f"HTTP {status}: {_akeneo_message(response)}", _retry_after(response)
-                    if status >= 400:
+                    if not 200 <= status < 300:
                         response.read()
                         raise AkeneoError("GET", _endpoint(url), status, _akeneo_message(response))
                     size = 0
@@ -304,6 +305,8 @@ class AkeneoClient:
                     received = response.num_bytes_downloaded
                     if expected.isdigit() and int(expected) != received:
                         return status, f"body cut short ({received} of {expected} bytes)", None
+                    if size == 0:
+                        return status, "an empty body", None
                     self._note_server_time(response)
                     return Downloaded(size, response.headers.get("Content-Type"), _filename(response))
         except httpx.TransportError as error:
