@@ -46,6 +46,17 @@ _STOCK_FIELDS = {
 }
 
 
+def verified_stock(stock: dict[str, Any], type_id: str) -> dict[str, Any]:
+    """CatalogInventory's StockItemRepository::save: `verifyStock` says a simple product whose qty is at or
+    below min_qty (0) without backorders is out of stock, whatever `is_in_stock` was sent
+    (StockStateProvider::verifyStock; composite types have no qty of their own)."""
+    if type_id in ("configurable", "grouped", "bundle") or stock.get("qty") is None:
+        return stock
+    if float(stock["qty"]) <= _STOCK_FIELDS["min_qty"] and not _STOCK_FIELDS["backorders"]:
+        return {**stock, "is_in_stock": False}
+    return stock
+
+
 def stock_item_json(product: Product) -> dict[str, Any]:
     stock = {**DEFAULT_STOCK, **(product.stock_item or {})}
     return {"item_id": product.id, "product_id": product.id, **_STOCK_FIELDS, **stock}

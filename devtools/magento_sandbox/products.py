@@ -14,7 +14,7 @@ from typing import Any
 from . import errors
 from .categories import Categories
 from .eav import Attribute, Eav, ensure_option_value
-from .inventory import Inventory, stock_item_json
+from .inventory import Inventory, stock_item_json, verified_stock
 from .media import MediaEntry, MediaMixin
 from .product_links import ProductLinksMixin
 from .query import SearchCriteria, matches, paginate, sort_items
@@ -155,7 +155,7 @@ class Products(ProductLinksMixin, MediaMixin, RelatedLinksMixin):
         product.website_ids = website_ids
         self._relink_categories(product, category_links)
         if ext.get("stock_item") is not None:
-            product.stock_item = {**(product.stock_item or {}), **ext["stock_item"]}
+            product.stock_item = verified_stock({**(product.stock_item or {}), **ext["stock_item"]}, product.type_id)
         if ext.get("stock_item") is not None or existing is None:
             self.inventory.legacy_saved(product)
         self.save_gallery(product, data.get("media_gallery_entries"), store, warnings)

@@ -27,7 +27,11 @@ class StockConfig(dg.Config):
     model_config = ConfigDict(extra="forbid")
 
     default_qty: float = Field(default=0, ge=0, description="Quantity a new product gets (without `qty_attribute`)")
-    is_in_stock: bool = Field(default=True, description="Stock status a new product gets (without `qty_attribute`)")
+    is_in_stock: bool | None = Field(
+        default=None,
+        description="Stock status a new product gets (without `qty_attribute`); empty: in stock when default_qty "
+        "> 0 (Magento sets a simple product with qty 0 out of stock unless the shop takes backorders)",
+    )
     qty_attribute: str | None = Field(
         default=None,
         description="Akeneo number attribute holding the quantity: sent on every change, in stock when above 0",

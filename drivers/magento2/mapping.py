@@ -433,7 +433,12 @@ def stock_item(payload: Mapping[str, Any], kind: str, settings: MappingSettings,
     qty = source_qty(payload, settings)
     if qty is not None:
         return {"qty": float(qty), "is_in_stock": qty > 0}
-    return {"qty": float(stock.default_qty), "is_in_stock": bool(stock.is_in_stock)} if new else None
+    return {"qty": float(stock.default_qty), "is_in_stock": default_in_stock(stock)} if new else None
+
+
+def default_in_stock(stock: Any) -> bool:
+    """The stock status of the configured stock: as given, else in stock when there is some."""
+    return bool(stock.is_in_stock) if stock.is_in_stock is not None else stock.default_qty > 0
 
 
 def source_qty(payload: Mapping[str, Any], settings: MappingSettings) -> Decimal | None:

@@ -25,6 +25,7 @@ from drivers.magento2.mapping import (
     ScopeChange,
     Unresolved,
     configurable_option_body,
+    default_in_stock,
     digest,
     emptied_fields,
     plan_scope,
@@ -159,7 +160,7 @@ def _plan_extras(product: ProductPlan, scopes: dict[str, dict[str, Any]], env: E
         if qty is None and (known.get("source_item") or known.get("sent")):
             return  # the configured stock is for new products only (one already in Magento keeps its stock)
         amount = float(qty) if qty is not None else float(stock.default_qty)
-        in_stock = amount > 0 if qty is not None else bool(stock.is_in_stock)
+        in_stock = amount > 0 if qty is not None else default_in_stock(stock)
         item = {"sku": product.sku, "source_code": stock.msi_source_code, "quantity": amount,
                 "status": 1 if in_stock else 0}  # fmt: skip
         if known.get("source_item") != digest(item):

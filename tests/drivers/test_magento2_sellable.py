@@ -127,6 +127,8 @@ def test_stock_is_given_to_new_products_or_follows_the_quantity_attribute():
     msi = MappingSettings("ecommerce", "EUR", "en_US", stock=StockConfig(msi_source_code="warehouse"))
     assert stock_item(PRODUCT, "simple", msi, new=True) is None  # source items instead
     assert stock_item(PRODUCT, "simple", MappingSettings("ecommerce", "EUR", "en_US"), new=True) is None
+    nothing = MappingSettings("ecommerce", "EUR", "en_US", stock=StockConfig())
+    assert stock_item(PRODUCT, "simple", nothing, new=True) == {"qty": 0.0, "is_in_stock": False}
 
 
 IMAGES = {

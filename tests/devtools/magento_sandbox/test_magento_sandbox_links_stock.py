@@ -158,3 +158,11 @@ def test_source_items(client: httpx.Client, sb) -> None:
     assert invalid.status_code == 400 and invalid.json()["message"] == "Validation Failed"
     assert invalid.json()["errors"][0]["parameters"] == {"field": "sku"}
     assert sb.state()["inventory"]["sources"] == ["default"]
+
+
+def test_a_simple_product_with_nothing_in_stock_is_out_of_stock_whatever_it_was_sent(client) -> None:
+    """StockItemRepository::save -> StockStateProvider::verifyStock: qty <= min_qty without backorders."""
+    body = {"product": {"sku": "Z", "name": "Z", "price": 1, "attribute_set_id": 4, "type_id": "simple",
+                        "extension_attributes": {"stock_item": {"qty": 0, "is_in_stock": True}}}}  # fmt: skip
+    assert client.post("/all/V1/products", json=body).status_code == 200
+    assert client.get("/V1/stockItems/Z").json()["is_in_stock"] is False
