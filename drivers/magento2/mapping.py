@@ -523,7 +523,7 @@ def plan_scope(
         if scope == GLOBAL:
             if name not in NEVER_CLEARED:
                 effective[name] = None
-        else:
+        elif name not in GLOBAL_ONLY:  # a website's price is never the global one (another currency)
             effective[name] = (global_fields or {}).get(name)
     hashes = {name: digest(value) for name, value in effective.items()}
     send = {name: value for name, value in effective.items() if sent is None or sent.get(name) != hashes[name]}

@@ -118,7 +118,8 @@ def plan(m: MutationData, env: Env, ignore_state: bool = False) -> ProductPlan |
     current = env.refs.mapping(m.entity_type, m.entity_uuid)
     known = dict(current.external_data) if current is not None else {}
     state = {} if ignore_state else dict(known.get("sent") or {})
-    stock = stock_item(p, kind, settings, new=not state)
+    became_grouped = kind == "grouped" and known.get("type") not in (None, "grouped")  # it has no qty of its own
+    stock = stock_item(p, kind, settings, new=not state or became_grouped)
     if stock is not None:
         scopes[GLOBAL]["stock_item"] = stock
     changes, sent = [], {}

@@ -227,3 +227,13 @@ def test_iec_integrations_validate_names_every_problem_of_the_new_fields(tmp_pat
                      "configuration.stock.default_qty"):  # fmt: skip
         assert expected in result.stderr, (expected, result.stderr)
     assert "canary-7f3a" not in result.stdout + result.stderr
+
+
+def test_a_website_price_that_disappears_is_not_replaced_by_the_global_price_in_another_currency():
+    from drivers.magento2.mapping import digest, plan_scope
+
+    change = plan_scope("b2b", {"description": "x"}, {"price": digest(22.0), "description": digest("x")},
+                        (), {"price": 20.0})  # fmt: skip
+    assert "price" not in change.send
+    names = plan_scope("fr", {}, {"name": digest("Tee FR")}, (), {"name": "Tee"})
+    assert names.send == {"name": "Tee"}  # other fields still fall back to the global value
