@@ -12,7 +12,15 @@ import yaml
 from pydantic import ValidationError
 
 from drivers.magento2.config import Magento2Config, StockConfig
-from drivers.magento2.mapping import GLOBAL, AttributeInfo, MappingSettings, product_scopes, stock_item
+from drivers.magento2.mapping import (
+    GLOBAL,
+    AttributeInfo,
+    MappingSettings,
+    digest,
+    plan_scope,
+    product_scopes,
+    stock_item,
+)
 from drivers.magento2.media import DEFAULT_ROLES, plan_media, wanted_images
 from drivers.magento2.site import Site
 
@@ -230,8 +238,6 @@ def test_iec_integrations_validate_names_every_problem_of_the_new_fields(tmp_pat
 
 
 def test_a_website_price_that_disappears_is_not_replaced_by_the_global_price_in_another_currency():
-    from drivers.magento2.mapping import digest, plan_scope
-
     change = plan_scope("b2b", {"description": "x"}, {"price": digest(22.0), "description": digest("x")},
                         (), {"price": 20.0})  # fmt: skip
     assert "price" not in change.send
