@@ -13,6 +13,7 @@ BENCHMARKS = {
     "deliver": "bench.deliver",  # webhook delivery vs plain httpx loop, immediate latency
     "magento": "bench.magento",  # sequential vs max_concurrency 8 vs bulk
     "webhook": "bench.webhook",  # receiver under load, then Akeneo save -> Magento latency
+    "scale": "bench.scale",  # 500,000 products vs 50,000 on PostgreSQL: per-product time, RSS, claim
 }
 
 
