@@ -62,6 +62,7 @@ def test_runs_launched_from_sensor_ticks_deliver_everything(akeneo, iec_env, ins
             assert instance.get_run_by_id(result.run_id).tags["iec/queue"] == queue
     assert {j["status"] for j in jobs(iec_env)} == {"success"}
     assert len(webhook_target.state.applied) == 49
+    assert set(webhook_target.state.requests_per_key.values()) == {1}
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
@@ -103,7 +104,7 @@ def test_concurrent_runs_on_one_database_deliver_each_job_once_one_request_per_e
     assert errors == []
     statuses = {j["status"] for j in jobs(iec_env)}
     assert statuses <= {"success", "superseded"}, statuses
-    assert set(webhook_target.state.effects.values()) == {1}
+    assert set(webhook_target.state.requests_per_key.values()) == {1}  # no job sent twice
     assert webhook_target.state.max_in_flight_per_entity == 1
     delivered = [b["code"] for b in webhook_target.state.applied.values()]
     assert len(set(delivered)) == 300

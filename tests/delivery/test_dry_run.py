@@ -54,4 +54,4 @@ def test_a_dry_run_plans_every_due_job_and_sends_and_changes_nothing(akeneo, iec
                           env=env, capture_output=True, text=True, timeout=300).stdout  # fmt: skip
     assert "shop: 17 due job(s), 17 call(s)" in text and "nothing was sent" in text
     deliver(iec_env, instance)  # the real delivery still sends everything once
-    assert sum(webhook_target.state.effects.values()) == 17
+    assert sum(webhook_target.state.requests_per_key.values()) == 17

@@ -1,5 +1,9 @@
 """A local webhook target: verifies IEC's signature, applies each Idempotency-Key once, and lets
-tests script failures. It is what a careful real receiver does, so tests can count effects."""
+tests script failures. It is what a careful real receiver does, so tests can count effects.
+
+`effects` counts distinct effects (a key applied once stays at 1 however often it is sent, so it can never
+show a duplicate); "delivered once" is asserted on `requests_per_key` (every signed request, whatever its
+answer) or `accepted_per_key` (requests answered 2xx), which do count a job sent twice."""
 
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ class WebhookTargetState:
     secret: str
     connection_secrets: dict[str, str] = field(default_factory=dict)  # label -> a connection's own secret
     requests: list[Received] = field(default_factory=list)
-    effects: Counter = field(default_factory=Counter)  # idempotency key -> times applied (must stay 1)
+    effects: Counter = field(default_factory=Counter)  # idempotency key -> distinct effects (1 by construction)
+    requests_per_key: Counter = field(default_factory=Counter)  # idempotency key -> signed requests received
+    accepted_per_key: Counter = field(default_factory=Counter)  # idempotency key -> requests answered 2xx
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> body
     bad_signatures: int = 0
     in_flight: Counter = field(default_factory=Counter)  # entity uuid -> requests in flight now
@@ -81,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
             status = state.respond(body) or 200
             with state.lock:
                 state.requests.append(Received(key, body, status, time.monotonic(), signer))
+                state.requests_per_key[key] += 1
+                if status < 300:
+                    state.accepted_per_key[key] += 1
                 if status < 300 and key not in state.applied:
                     state.applied[key] = body
                     state.effects[key] += 1
@@ -109,6 +118,11 @@ class WebhookTarget:
     def applied_codes(self) -> Counter:
         with self.state.lock:
             return Counter(b["code"] for b in self.state.applied.values())
+
+    def sent_more_than_once(self) -> dict[str, int]:
+        """Idempotency keys received more than once (any answer), with their request counts."""
+        with self.state.lock:
+            return {key: n for key, n in self.state.requests_per_key.items() if n > 1}
 
     def by_entity(self) -> dict[str, list[int]]:
         """Mutation ids each entity received, in arrival order."""
