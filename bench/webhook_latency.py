@@ -8,6 +8,7 @@ Target: p95 <= 15 s.
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import time
@@ -31,20 +32,23 @@ def main() -> dict:
         assert p.iec("webhooks", "subscribe", "--url", receiver).returncode == 0
         p.start_daemon()
         time.sleep(10)  # the daemon's first ticks
-        latencies = []
+        latencies: list[float] = []
+        samples: list[dict] = []
         with AkeneoSeeder(p.mock.url) as seeder:
             for n in range(SAMPLES):
                 price = round(20 + n + 0.5, 2)
                 prices = [{"amount": f"{price:.2f}", "currency": "EUR"}, {"amount": "64.00", "currency": "USD"}]
                 seeder.upsert("products-uuid", product_uuid("jeans-slim"), {"values": {"price": [v(prices)]}})
-                saved = time.monotonic()
+                saved, saved_at = time.monotonic(), time.time()
                 while time.monotonic() - saved < 120:
                     if p.magento("products/jeans-slim")["price"] == price:
                         latencies.append(time.monotonic() - saved)
+                        samples.append({"saved": saved_at, "seen": time.time(), "price": price})
                         break
                     time.sleep(0.05)
                 else:
                     raise RuntimeError(f"change {n} never reached Magento")
+        (work / "samples.json").write_text(json.dumps(samples))
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[round(0.95 * (len(latencies) - 1))]

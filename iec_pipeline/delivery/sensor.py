@@ -18,7 +18,7 @@ from iec_pipeline.store.resource import StoreResource
 
 @dg.sensor(
     jobs=[deliver_mutations_job, async_hooks_job],
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=1,  # every loop of the daemon's sensors (5 s at best), never every other one
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches delivery runs for due mutation jobs, per integration and queue.",
 )

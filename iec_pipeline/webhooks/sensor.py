@@ -2,8 +2,9 @@
 
 Debounce: it waits until no new drop arrived for `IEC_DROPS_QUIET_SECONDS` (default 1) or the
 oldest waiting drop is `IEC_DROPS_MAX_DELAY_SECONDS` old (default 5), then requests a single
-refresh run for everything new. The cursor is the last drop id included, so no drop is read twice
-and none is skipped, across daemon restarts too; the run_key (the drop id range) is a safety net.
+refresh run for everything new. A quiet moment due within 3 s is waited for inside the tick (the
+daemon evaluates sensors every 5 s at best: a lone event would otherwise wait a whole loop more).
+The cursor is the last drop id included, so no drop is read twice and none is skipped, across daemon restarts too; the run_key (the drop id range) is a safety net.
 
 Events are at-least-once and unordered: per entity only its latest event counts (by event time);
 an update or creation refreshes the entity from Akeneo (whatever order the events came in, the
@@ -16,7 +17,8 @@ refresh run failed (still `new` behind the cursor) are asked for again once no r
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import dagster as dg
 
@@ -30,6 +32,8 @@ from iec_pipeline.webhooks.drops import new_drops, unprocessed_drops
 
 BATCH = 5000
 ORPHANED_AFTER = timedelta(seconds=30)
+WAIT_IN_TICK_SECONDS = 3.0  # the longest a tick waits for a quiet moment (the daemon's loop is 5 s)
+POLL_SECONDS = 0.1
 
 
 def refresh_request(rows: list, attempt: int = 0) -> dg.RunRequest:
@@ -65,13 +69,35 @@ def _cursor(raw: str | None) -> dict:
     return json.loads(raw)
 
 
+def _quiet_at(rows: list, settings: Settings) -> datetime:
+    """When these drops are ready: no new drop for the quiet period, or the oldest waited the maximum."""
+    newest = max(r.received_at for r in rows) + timedelta(seconds=settings.drops_quiet_seconds)
+    oldest = min(r.received_at for r in rows) + timedelta(seconds=settings.drops_max_delay_seconds)
+    return rows[0].received_at if len(rows) >= BATCH else min(newest, oldest)
+
+
+def _wait_for_quiet(store: StoreResource, after_id: int, rows: list, settings: Settings) -> list | None:
+    """The drops once quiet, waited for inside this tick when that is soon (the daemon evaluates sensors
+    at most every 5 s: skipping would add a whole loop to every lone event); None: not quiet soon."""
+    deadline = time.monotonic() + WAIT_IN_TICK_SECONDS
+    while True:
+        ready_in = (_quiet_at(rows, settings) - utcnow()).total_seconds()
+        if ready_in <= 0:
+            return rows
+        if time.monotonic() + ready_in > deadline:
+            return None
+        time.sleep(min(ready_in, POLL_SECONDS))
+        with store.read_engine().connect() as conn:
+            rows = new_drops(conn, after_id, BATCH)  # a drop arriving meanwhile extends the quiet period
+
+
 def _refresh_running(instance: dg.DagsterInstance) -> bool:
     return bool(runs_in_progress(instance, SYNC_JOB, tags={"iec/sync-mode": "refresh"}, limit=1))
 
 
 @dg.sensor(
     job=akeneo_sync_job,
-    minimum_interval_seconds=2,
+    minimum_interval_seconds=1,  # the daemon's sensor loop runs every 5 s at best anyway
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Refreshes exactly the entities Akeneo's webhooks announced, debounced, in one run.",
 )
@@ -88,12 +114,10 @@ def drops_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     if not rows and not orphans:
         return dg.SkipReason("no new webhook drops")
     if rows and not orphans:
-        quiet = timedelta(seconds=settings.drops_quiet_seconds)
-        max_delay = timedelta(seconds=settings.drops_max_delay_seconds)
-        newest = max(r.received_at for r in rows)
-        oldest = min(r.received_at for r in rows)
-        if len(rows) < BATCH and now - newest < quiet and now - oldest < max_delay:
-            return dg.SkipReason(f"{len(rows)} drop(s) waiting for a quiet moment")
+        waiting = len(rows)
+        rows = _wait_for_quiet(store, state["last"], rows, settings)
+        if rows is None:
+            return dg.SkipReason(f"{waiting} drop(s) waiting for a quiet moment")
     if orphans:
         state["retries"] += 1
         context.log.warning(f"{len(orphans)} drop(s) whose refresh did not complete: asking again")

@@ -101,6 +101,16 @@ def test_drops_wait_for_a_quiet_moment_then_one_run_refreshes_exactly_them(
     assert tick(instance, cursor=result.cursor).__class__ is dg.SkipReason  # nothing read twice
 
 
+def test_a_lone_drop_is_requested_in_the_tick_that_sees_it(akeneo, iec_env, instance, synced, monkeypatch):
+    """The quiet moment a tick can wait for is waited for in that tick: no second tick (5 s later) needed."""
+    monkeypatch.setenv("IEC_DROPS_QUIET_SECONDS", "0.5")
+    drop(iec_env, event("product", "updated", {"product": {"uuid": product_uuid("jeans-slim")}}))
+    result = tick(instance)
+    assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+    assert result.run_requests[0].run_config["ops"]["akeneo_products"]["config"]["keys"] == [product_uuid("jeans-slim")]
+    assert json.loads(result.cursor)["last"] == 1
+
+
 def test_out_of_order_duplicate_and_stale_events_end_in_the_right_state(akeneo, iec_env, instance, synced, monkeypatch):
     monkeypatch.setenv("IEC_DROPS_QUIET_SECONDS", "0")
     earlier = datetime.now(UTC) - timedelta(minutes=10)
