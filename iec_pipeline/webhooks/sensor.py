@@ -4,7 +4,8 @@ Debounce: it waits until no new drop arrived for `IEC_DROPS_QUIET_SECONDS` (defa
 oldest waiting drop is `IEC_DROPS_MAX_DELAY_SECONDS` old (default 5), then requests a single
 refresh run for everything new. A quiet moment due within 3 s is waited for inside the tick (the
 daemon evaluates sensors every 5 s at best: a lone event would otherwise wait a whole loop more).
-The cursor is the last drop id included, so no drop is read twice and none is skipped, across daemon restarts too; the run_key (the drop id range) is a safety net.
+The cursor is the last drop id included, so no drop is read twice and none is skipped, across
+daemon restarts too; the run_key (the drop id range) is a safety net.
 
 Events are at-least-once and unordered: per entity only its latest event counts (by event time);
 an update or creation refreshes the entity from Akeneo (whatever order the events came in, the
