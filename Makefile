@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.iec/dagster_home
 PORT ?= 3000
 
-.PHONY: setup demo demo-ui test test-fast ui bench lint postgres chromium clean
+.PHONY: setup demo demo-ui test test-fast ui bench lint postgres chromium redis cluster-demo clean
 
 setup: $(STAMP)
 
@@ -34,7 +34,16 @@ demo-ui: setup postgres
 chromium:
 	@scripts/ensure-chromium >/dev/null
 
-test: setup postgres chromium
+# redis-server (Debian's package) for the Celery tests; they start their own on a free loopback port.
+redis:
+	@scripts/ensure-redis >/dev/null
+
+# deploy/'s topology on one machine: PostgreSQL, Redis, the daemon, the webserver, two Celery workers;
+# 2,000 products delivered through it, then everything it started stopped. PRODUCTS=N to change.
+cluster-demo: setup postgres redis
+	@$(VENV)/bin/python -m devtools.cluster --products $${PRODUCTS:-2000}
+
+test: setup postgres chromium redis
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
