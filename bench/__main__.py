@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures next to the baseline it measured itself.
 
-`python -m bench [ingest|deliver|magento|webhook ...]` runs a subset.
+`python -m bench [ingest|deliver|magento|webhook|faults|fuzz ...]` runs a subset.
 """
 
 from __future__ import annotations
