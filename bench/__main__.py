@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures next to the baseline it measured itself.
 
-`python -m bench [ingest|deliver|magento|webhook|faults|fuzz ...]` runs a subset.
+`python -m bench [ingest|deliver|magento|webhook|scale|faults|fuzz ...]` runs a subset.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ BENCHMARKS = {
     "magento": "bench.magento",  # sequential vs max_concurrency 8 vs bulk
     "webhook": "bench.webhook",  # receiver under load, then Akeneo save -> Magento latency
     "scale": "bench.scale",  # 500,000 products vs 50,000 on PostgreSQL: per-product time, RSS, claim
+    "faults": "bench.faults",  # SIGKILL sync, diff, delivery and receiver 30 times each, SQLite and PostgreSQL
+    "fuzz": "bench.fuzz_receiver",  # 10,000 random and mutated requests at the webhook receiver, per backend
 }
 
 
