@@ -76,6 +76,7 @@ def sync(args: argparse.Namespace) -> int:
         full_collections_put_off_for_process()
     from iec_pipeline.launch import run_sync
 
+    shared.integrations_or_exit()  # an invalid integrations file: exit 1 before any run or request
     store_url()
     mode = "refresh" if args.refresh else ("full" if args.full else "incremental")
     keys = _parse_refresh(args.refresh or [])

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from iec_pipeline.cli.shared import store_url
+from iec_pipeline.cli.shared import integrations_or_exit, store_url
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +52,7 @@ def sandbox_magento(args: argparse.Namespace) -> int:
 def _become_dagster(args: list[str]) -> int:
     from iec_pipeline.common.settings import PROJECT_ROOT, ensure_dagster_home, export_defaults
 
+    integrations_or_exit()  # an invalid integrations file: exit 1 before the daemon starts launching runs
     home = ensure_dagster_home()
     settings = export_defaults()
     url = store_url()

@@ -171,31 +171,49 @@ def load(path: Path) -> list[LoadedIntegration]:
     seen: set[str] = set()
     for index, raw in enumerate(document.get("integrations") or []):
         label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index + 1}"
+        spec: IntegrationSpec | None = None
         try:
             spec = IntegrationSpec.model_validate(raw)
         except ValidationError as error:
             for issue in error.errors(include_input=False, include_url=False):
                 field = ".".join(str(p) for p in issue["loc"]) or "(integration)"
                 problems.append(f"integration {label!r}: {field}: {issue['msg']}")
+        if not isinstance(raw, dict):
             continue
-        if spec.name in seen:
-            problems.append(f"integration {spec.name!r}: name: declared twice (names are unique)")
-            continue
-        seen.add(spec.name)
-        try:
-            driver_class = registry.get(spec.driver)
-        except registry.UnknownDriver as error:
-            problems.append(f"integration {spec.name!r}: driver: {error}")
-            continue
-        unsupported = sorted(set(spec.entity_types) - set(driver_class.supported_entity_types))
-        if unsupported:
-            handled = ", ".join(unsupported)
-            problems.append(f"integration {spec.name!r}: entity_types: {spec.driver!r} does not handle {handled}")
-        problems += _check_configuration(spec.name, driver_class, spec.configuration)
-        loaded.append(LoadedIntegration(spec, driver_class, queue_map))
+        if label in seen:
+            problems.append(f"integration {label!r}: name: declared twice (names are unique)")
+        seen.add(label)
+        # A schema problem does not hide the others: the driver and its configuration are checked too.
+        problems += _check_driver(label, raw, spec)
+        if spec is not None and not problems:
+            loaded.append(LoadedIntegration(spec, registry.get(spec.driver), queue_map))
     if problems:
         raise IntegrationConfigError(problems)
     return loaded
+
+
+def _check_driver(label: str, raw: dict[str, Any], spec: IntegrationSpec | None) -> list[str]:
+    """The driver, the entity types it handles and its configuration, from the validated spec or, when the
+    spec itself is invalid, from whatever of the raw entry is usable (its own schema problems are reported)."""
+    driver_name = spec.driver if spec is not None else raw.get("driver")
+    if not isinstance(driver_name, str):
+        return []  # missing or not a string: a schema problem already
+    try:
+        driver_class = registry.get(driver_name)
+    except registry.UnknownDriver as error:
+        return [f"integration {label!r}: driver: {error}"]
+    problems: list[str] = []
+    types = spec.entity_types if spec is not None else raw.get("entity_types", list(ENTITY_TYPES))
+    if isinstance(types, list):
+        known = {t for t in types if isinstance(t, str) and t in ENTITY_TYPES}  # unknown ones: a schema problem
+        unsupported = sorted(known - set(driver_class.supported_entity_types))
+        if unsupported:
+            handled = ", ".join(unsupported)
+            problems.append(f"integration {label!r}: entity_types: {driver_name!r} does not handle {handled}")
+    configuration = spec.configuration if spec is not None else raw.get("configuration", {})
+    if isinstance(configuration, dict):
+        problems += _check_configuration(label, driver_class, configuration)
+    return problems
 
 
 def sync_to_store(conn: Connection, integrations: list[LoadedIntegration]) -> None:
