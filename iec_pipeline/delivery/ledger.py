@@ -221,8 +221,12 @@ def load_mutations(conn: Connection, claims: Sequence[Claim]) -> list[MutationDa
 
 
 def next_attempt(attempts: int, delay_seconds: float, retry_after: float | None, now: datetime) -> datetime:
-    """Exponential backoff with jitter, capped; never sooner than the target's Retry-After."""
-    delay = min(BACKOFF_CAP_SECONDS, delay_seconds * (2 ** max(attempts - 1, 0))) * random.uniform(0.8, 1.2)
+    """Exponential backoff with ±20% jitter, kept within [delay_seconds, BACKOFF_CAP_SECONDS] (jitter never takes
+    the first retry sooner than the configured delay, nor a capped one past the cap); never sooner than the
+    target's Retry-After."""
+    ceiling = min(BACKOFF_CAP_SECONDS, delay_seconds * (2 ** max(attempts - 1, 0)))
+    low, high = max(delay_seconds, ceiling * 0.8), min(BACKOFF_CAP_SECONDS, ceiling * 1.2)
+    delay = random.uniform(low, high) if low <= high else ceiling
     if retry_after is not None:
         delay = max(delay, retry_after)
     return now + timedelta(seconds=delay)

@@ -28,6 +28,7 @@ class Fault:
     skip: int = 0  # let this many matching requests through first
     retry_after: float | None = None
     drop: bool = False  # close the connection without an answer
+    hang: float = 0.0  # wait this long before answering (past the client's timeout: a hung page); then forward
     message: str = "injected fault"
     hits: int = 0
     seen: int = 0
@@ -146,6 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
             line = f"{self.command} {self.path}"
             with state.lock:
                 fault = next((f for f in state.faults if f.matches(line)), None)
+            if fault is not None and fault.hang:
+                time.sleep(fault.hang)
+                fault = None if fault.status is None and not fault.drop else fault
             if fault is not None:
                 self._record(fault.status or 0)
                 if fault.drop:
