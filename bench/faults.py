@@ -61,6 +61,7 @@ HOOK_SECRET = "faults-hook-secret-5c1d"
 AKENEO_SECRET = "faults-akeneo-webhook-secret-0e7b"
 INTEGRATIONS = ("shop", "erp")
 # The diff step starts right after the last fetch (products) logs its count: the "diff" kills wait for it.
+RUN_MARKER = " - dagster - INFO - "  # the run's first log line: the process has started Python and Dagster
 DIFF_MARKER = re.compile(r"akeneo_products - product: [0-9,]+ fetched")
 VOLATILE = {"fetched_at"}
 
@@ -143,6 +144,15 @@ class CountingTarget:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass
+class Ended:
+    how: str  # "exit N", "crashed" (it killed itself at a named point) or "killed" (by the campaign)
+    output: str
+    startup: float | None  # seconds to its first log line
+    after_diff_marker: float | None  # seconds from the diff marker to its end
+    seconds: float
 
 
 # --- the report -----------------------------------------------------------------------------------------
@@ -254,7 +264,8 @@ class Campaign:
         self.spawned = 0
         self.next_product = products
         self.alive = set(range(products))
-        self.estimates = {"sync": 8.0, "diff": 1.0, "deliver": 6.0}
+        # (seconds to the first log line, seconds in all) of the last clean run; the diff: (0, marker to end)
+        self.estimates = {"sync": (3.0, 8.0), "diff": (0.0, 1.0), "deliver": (3.0, 6.0)}
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "logs").mkdir(exist_ok=True)
         integrations = [
@@ -317,40 +328,49 @@ class Campaign:
         crash_at: str | None = None,
         delay: float | None = None,
         after_marker: bool = False,
-    ) -> tuple[str, str, float | None, float]:
+    ) -> Ended:
         """Runs `iec args` to its end, or kills it: `crash_at` (a named point: it kills itself), or SIGKILL to its
-        process group after `delay` seconds (counted from the diff marker in its log with `after_marker`).
-        Returns (how it ended: "exit N", "crashed" or "killed"; its log; seconds from the marker to the end;
-        seconds in all)."""
+        process group after `delay` seconds (counted from the diff marker in its log with `after_marker`)."""
         environ = {**(env or self.env), **({"IEC_CRASH_AT": crash_at} if crash_at else {})}
         started = time.monotonic()
         process, path = self._spawn(args, name, environ)
         deadline = started + delay if delay is not None and not after_marker else None
-        marker_at = None
+        run_at = marker_at = None
         while process.poll() is None:
             now = time.monotonic()
             if now - started > 600:
                 self._kill(process)
                 raise CampaignError(f"`iec {' '.join(args)}` did not end within 600 s:\n{path.read_text()[-3000:]}")
-            if marker_at is None and DIFF_MARKER.search(path.read_text(errors="replace")):
+            output = path.read_text(errors="replace")
+            if run_at is None and RUN_MARKER in output:
+                run_at = now
+            if marker_at is None and DIFF_MARKER.search(output):
                 marker_at = now
                 if after_marker and delay is not None:
                     deadline = now + delay
             if deadline is not None and now >= deadline:
                 self._kill(process)
-                return "killed", path.read_text(errors="replace"), None, time.monotonic() - started
+                return Ended("killed", path.read_text(errors="replace"), None, None, time.monotonic() - started)
             time.sleep(0.005)
         ended = time.monotonic()
         self._kill(process)  # whatever it left behind in its group
         code = process.returncode
-        how = "crashed" if code == -signal.SIGKILL else f"exit {code}"
-        return how, path.read_text(errors="replace"), (ended - marker_at) if marker_at else None, ended - started
+        return Ended(
+            "crashed" if code == -signal.SIGKILL else f"exit {code}", path.read_text(errors="replace"),
+            (run_at - started) if run_at else None, (ended - marker_at) if marker_at else None, ended - started,
+        )  # fmt: skip
 
-    def _clean(self, args: list[str], name: str, env: dict[str, str] | None = None) -> tuple[float | None, float]:
-        how, output, after_marker, seconds = self._run(args, name, env)
-        if how != "exit 0":
-            raise CampaignError(f"`iec {' '.join(args)}` ended with {how}:\n{output[-3000:]}")
-        return after_marker, seconds
+    def _clean(self, args: list[str], name: str, env: dict[str, str] | None = None) -> Ended:
+        ended = self._run(args, name, env)
+        if ended.how != "exit 0":
+            raise CampaignError(f"`iec {' '.join(args)}` ended with {ended.how}:\n{ended.output[-3000:]}")
+        return ended
+
+    def _delay(self, command: str) -> float:
+        """A random moment of a run: between its first log line (Python and Dagster started) and its end, as
+        the last clean run of that command took."""
+        startup, seconds = self.estimates[command]
+        return self.rng.uniform(min(startup, seconds), seconds)
 
     # --- the store -----------------------------------------------------------------------------------
 
@@ -425,34 +445,34 @@ class Campaign:
         expected = self._change_catalog(trial) if trial else None
         sync = ["sync", "--full"]
         if self.split or trial % 2 == 0:
-            delay = self.rng.uniform(0.3, 1.0) * self.estimates["sync"]  # ~30% of a sync is starting Python
-            how, output, _, _ = self._run(sync, "sync-killed", delay=delay)
-            self._landed("sync", self._sync_phase(how, output, before))
+            ended = self._run(sync, "sync-killed", delay=self._delay("sync"))
+            self._landed("sync", self._sync_phase(ended.how, ended.output, before))
         if self.split or trial % 2 == 1:
             mode = self._mode(trial if self.split else trial // 2 + self.offset, SYNC_POINTS)
             if mode == "random":
-                delay = self.rng.uniform(0, 0.6 * self.estimates["diff"])  # the end of the run is not the diff
-                how, output, _, _ = self._run(sync, "diff-killed", delay=delay, after_marker=True)
-                self._landed("diff", self._sync_phase(how, output, before))
+                delay = self.rng.uniform(0, 0.6 * self.estimates["diff"][1])  # the run's end is not the diff
+                ended = self._run(sync, "diff-killed", delay=delay, after_marker=True)
+                self._landed("diff", self._sync_phase(ended.how, ended.output, before))
             else:
-                how, _, _, _ = self._run(sync, "diff-killed", crash_at=mode)
+                how = self._run(sync, "diff-killed", crash_at=mode).how
                 self._landed("diff", mode if how == "crashed" else f"{mode} not reached ({how})")
-        diff_seconds, self.estimates["sync"] = self._clean(sync, "sync")
-        self.estimates["diff"] = diff_seconds or self.estimates["diff"]
+        clean = self._clean(sync, "sync")
+        self.estimates["sync"] = (clean.startup or 0.0, clean.seconds)
+        self.estimates["diff"] = (0.0, clean.after_diff_marker or self.estimates["diff"][1])
         self._check_mutations(before, expected)
 
         mode = self._mode(trial + 1 + self.offset, DELIVERY_POINTS)
         deliver = ["deliver", "--wait", "--timeout", "300"]
         counts_before = self.target.state.counts(ok_only=False)
-        delay = self.rng.uniform(0.3, 1.0) * self.estimates["deliver"]
         if mode == "random":
-            how, _, _, _ = self._run(deliver, "deliver-killed", delay=delay)
+            how = self._run(deliver, "deliver-killed", delay=self._delay("deliver")).how
         else:
-            how, _, _, _ = self._run(deliver, "deliver-killed", crash_at=mode)
+            how = self._run(deliver, "deliver-killed", crash_at=mode).how
         counts_at_kill = self.target.state.counts(ok_only=False)
         jobs_at_kill = self._jobs()
         self._landed("delivery", self._delivery_phase(mode, how, jobs_at_kill, counts_before, counts_at_kill))
-        self.estimates["deliver"] = self._clean(deliver, "deliver")[1]
+        clean = self._clean(deliver, "deliver")
+        self.estimates["deliver"] = (clean.startup or 0.0, clean.seconds)
         self._check_delivery(jobs_at_kill, counts_before, counts_at_kill)
 
     def _landed(self, phase: str, where: str) -> None:
