@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_, union_all, update
 
 from drivers.models import DeliveryResult, MutationData
 from iec_pipeline.common.batches import chunks
@@ -35,6 +35,7 @@ JOBS = MutationJob.__table__
 FINAL = ("success", "dead", "superseded")
 BACKOFF_CAP_SECONDS = 3600.0
 TOP_RANK = max(e.rank for e in ENTITY_TYPES)
+CANDIDATE_WINDOW = 50  # the fewest candidates a claim reads at a time (twice its limit when more)
 
 
 @dataclass
@@ -57,21 +58,36 @@ def _lock_integration(conn: Connection, integration: str) -> None:
 def claim(
     conn: Connection, integration: str, queue: str | None, run_id: str, limit: int, lease_seconds: float
 ) -> list[Claim]:
-    """Takes up to `limit` due jobs (most urgent first), one per entity, leased to `run_id`."""
+    """Takes up to `limit` due jobs (most urgent first), one per entity, leased to `run_id`.
+
+    The jobs taken are the first `limit`, by (priority, id), of the due pending jobs that are deliverable
+    now (`_deliverable_now`). Found in two steps, so a backlog of a million jobs costs what a small one
+    does: candidates come in (priority, id) order from index ranges, one per (queue, rank, priority) of
+    the pending jobs, each already cut at its structure bound (a million products behind a pending
+    attribute are never read); the per-job checks then run on a window of candidates at a time."""
     _lock_integration(conn, integration)
     now = utcnow()
-    query = select(
-        JOBS.c.id, JOBS.c.mutation_id, JOBS.c.entity_type, JOBS.c.entity_uuid, JOBS.c.code, JOBS.c.attempts
-    ).where(
-        JOBS.c.integration == integration,
-        JOBS.c.status == "pending",
-        JOBS.c.hook_state.is_(None),
-        JOBS.c.next_attempt_at <= now,
-        *_deliverable_now(conn, integration, run_id, now),
-    )
-    if queue is not None:
-        query = query.where(JOBS.c.queue == queue)
-    rows = conn.execute(query.order_by(JOBS.c.priority, JOBS.c.id).limit(limit)).all()
+    bounds = _structure_bounds(conn, integration, now)
+    groups = _pending_groups(conn, integration, queue)
+    due = [JOBS.c.integration == integration, JOBS.c.status == "pending", JOBS.c.hook_state.is_(None),
+           JOBS.c.next_attempt_at <= now]  # fmt: skip
+    checks = _deliverable_now(run_id, now)
+    rows: list = []
+    after: tuple[int, int] | None = None
+    window = max(2 * limit, CANDIDATE_WINDOW)
+    while len(rows) < limit:
+        candidates = _candidates(conn, groups, due, bounds, after, window)
+        if not candidates:
+            break
+        rows += conn.execute(
+            select(JOBS.c.id, JOBS.c.mutation_id, JOBS.c.entity_type, JOBS.c.entity_uuid, JOBS.c.code, JOBS.c.attempts)
+            .where(JOBS.c.id.in_([c.id for c in candidates]), *due, *checks)
+            .order_by(JOBS.c.priority, JOBS.c.id)
+            .limit(limit - len(rows))
+        ).all()
+        if len(candidates) < window:
+            break
+        after, window = (candidates[-1].priority, candidates[-1].id), min(2 * window, 5000)
     if not rows:
         return []
     claims = [Claim(r.id, r.mutation_id, r.entity_type, r.entity_uuid, r.code, r.attempts) for r in rows]
@@ -90,6 +106,55 @@ def claim(
     return claims
 
 
+def _pending_groups(conn: Connection, integration: str, queue: str | None) -> list[tuple[str, int, int]]:
+    """The (queue, type_rank, priority) of the integration's pending jobs (in `queue` only, when given): one
+    index seek each (ix_mutation_jobs_pending), however many jobs share them."""
+    scope = [JOBS.c.integration == integration, JOBS.c.status == "pending"]
+    key = [JOBS.c.queue, JOBS.c.type_rank, JOBS.c.priority]
+    if queue is not None:  # (PostgreSQL seeks on the row comparison only when no equality is on its columns)
+        scope.append(JOBS.c.queue == queue)
+        key = key[1:]
+    groups: list[tuple] = []
+    while True:
+        query = select(*key).where(*scope).order_by(*key).limit(1)
+        if groups:
+            query = query.where(tuple_(*key) > tuple_(*groups[-1]))
+        row = conn.execute(query).first()
+        if row is None:
+            return [(queue, *group) for group in groups] if queue is not None else groups
+        groups.append(tuple(row))
+
+
+def _candidates(
+    conn: Connection,
+    groups: list[tuple[str, int, int]],
+    due: list,
+    bounds: dict[int, int],
+    after: tuple[int, int] | None,
+    window: int,
+) -> list:
+    """The next `window` due pending jobs by (priority, id) after `after`, not behind pending structure:
+    per group an index range in id order (its rank's structure bound is the range's end), merged."""
+    parts = []
+    for queue, rank, priority in groups:
+        where = [*due, JOBS.c.queue == queue, JOBS.c.type_rank == rank, JOBS.c.priority == priority]
+        if after is not None:
+            if priority < after[0]:
+                continue
+            if priority == after[0]:
+                where.append(JOBS.c.id > after[1])
+        if rank in bounds:
+            where.append(JOBS.c.id <= bounds[rank])
+        part = select(JOBS.c.id, JOBS.c.priority).where(*where).order_by(JOBS.c.id).limit(window).subquery()
+        parts.append(select(part.c.id, part.c.priority))
+    if not parts:
+        return []
+    merged = union_all(*parts).subquery()
+    return conn.execute(
+        select(merged.c.id, merged.c.priority).order_by(merged.c.priority, merged.c.id).limit(window)
+    ).all()
+
+
 _OTHER = JOBS.alias("other")
 
 
@@ -97,8 +162,9 @@ def _in_flight_or_due(table, now: datetime):
     return or_(table.c.status == "running", and_(table.c.status == "pending", table.c.next_attempt_at <= now))
 
 
-def _deliverable_now(conn: Connection, integration: str, run_id: str, now: datetime) -> list:
-    """Conditions a pending job must meet to be claimed now, in the order the target needs."""
+def _deliverable_now(run_id: str, now: datetime) -> list:
+    """Conditions a pending job must meet to be claimed now, in the order the target needs (besides
+    `_structure_bounds`, applied to the candidates)."""
     other = _OTHER
     same_entity = and_(other.c.integration == JOBS.c.integration, other.c.entity_uuid == JOBS.c.entity_uuid)
     same_record = and_(other.c.integration == JOBS.c.integration, other.c.lock_key == JOBS.c.lock_key)
@@ -117,14 +183,13 @@ def _deliverable_now(conn: Connection, integration: str, run_id: str, now: datet
             other.c.status.in_(("pending", "running")),
         )
     )  # another entity's older job on the same target record (its SKU): it goes first, retries included
-    return [~busy, ~newer, ~_structure_first(conn, integration, now), ~same_sku_first]
+    return [~busy, ~newer, ~_configurable_first(now), ~same_sku_first]
 
 
-def _structure_first(conn: Connection, integration: str, now: datetime):
-    """An older attribute, option, category (or this variant's configurable), due or in flight, lands
-    first; one waiting for a retry blocks nothing. Structure is looked up once: the oldest open job of
-    each structural rank bounds the ids of every higher rank (per candidate, it would scan every job)."""
-    other = _OTHER
+def _structure_bounds(conn: Connection, integration: str, now: datetime) -> dict[int, int]:
+    """An older attribute, option, category, due or in flight, lands first; one waiting for a retry blocks
+    nothing. Looked up once: the oldest open job of each structural rank bounds the ids of every higher
+    rank (rank -> the highest id a job of that rank may have to be claimed now)."""
     oldest = dict(
         conn.execute(
             select(JOBS.c.type_rank, func.min(JOBS.c.id))
@@ -132,22 +197,25 @@ def _structure_first(conn: Connection, integration: str, now: datetime):
             .group_by(JOBS.c.type_rank)
         ).all()
     )
-    behind_structure = [
-        and_(JOBS.c.type_rank == rank, JOBS.c.id > bound)
+    return {
+        rank: bound
         for rank in range(1, TOP_RANK + 1)
         if (bound := min((oldest[r] for r in range(min(rank, STRUCTURE_RANK + 1)) if r in oldest), default=None))
-    ]
-    return or_(
-        *behind_structure,
-        exists(
-            select(1).where(
-                other.c.integration == JOBS.c.integration,
-                other.c.lock_key == JOBS.c.lock_key,
-                other.c.type_rank < JOBS.c.type_rank,
-                other.c.id < JOBS.c.id,
-                _in_flight_or_due(other, now),
-            )
-        ),
+    }
+
+
+def _configurable_first(now: datetime):
+    """An older job of a lower rank on the same record (this variant's configurable), due or in flight,
+    lands first."""
+    other = _OTHER
+    return exists(
+        select(1).where(
+            other.c.integration == JOBS.c.integration,
+            other.c.lock_key == JOBS.c.lock_key,
+            other.c.type_rank < JOBS.c.type_rank,
+            other.c.id < JOBS.c.id,
+            _in_flight_or_due(other, now),
+        )
     )
 
 

@@ -375,10 +375,14 @@ class MutationJob(Base):
         Index("ix_mutation_jobs_lock", "integration", "lock_key", "status"),
         Index("ix_mutation_jobs_order", "integration", "order_key", "status"),
         Index("ix_mutation_jobs_run", "status", "run_id"),
-        # A claim walks a queue's pending jobs in (priority, id) order and stops at its limit (an index on
-        # next_attempt_at instead would make it read and sort every pending job); structure-first ordering
-        # looks up the oldest open job of each structural rank.
-        Index("ix_mutation_jobs_claim", "integration", "queue", "status", "priority", "id"),
+        # A claim reads pending jobs per (queue, rank, priority) in id order, each an index range that ends
+        # at its rank's structure bound, and merges them by (priority, id): it stops at its limit, and the
+        # jobs behind pending structure are never read (not-yet-due retries are skipped in the index).
+        # Structure-first ordering looks up the oldest open job of each structural rank.
+        Index(
+            "ix_mutation_jobs_pending",
+            *("integration", "status", "queue", "type_rank", "priority", "id", "next_attempt_at"),
+        ),
         Index("ix_mutation_jobs_rank", "integration", "type_rank", "status"),
         {"sqlite_autoincrement": True},
     )
