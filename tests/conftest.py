@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from devtools import akeneo_mock
 from devtools.sample_catalog import AkeneoSeeder
 from iec_pipeline.common.settings import PROJECT_ROOT
 from iec_pipeline.store import db
+from tests.support import canary
 from tests.support.akeneo_proxy import AkeneoProxy
 from tests.support.webhook_target import WebhookTarget
 
@@ -42,6 +44,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if wrong:
         raise pytest.UsageError("tests marked fast use real peers:\n  " + "\n  ".join(wrong))
+
+
+canary.install()
+CANARY_SWEEP = {"tests": 0, "files": 0, "bytes": 0, "seconds": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def canary_sweep(request, tmp_path, monkeypatch) -> Iterator[None]:
+    """After each test: no canary secret in what it printed or logged (captured output, logs, what it read
+    from capsys/capfd, its subprocesses' output) nor in the files it wrote under tmp_path (SQLite stores,
+    Dagster event logs and storage of its DAGSTER_HOME, logs). Requests `monkeypatch` so the test's
+    environment is still set when it runs."""
+    from tests.support.delivery import WEBHOOK_SECRET
+
+    started = time.time() - 1.0  # mtime granularity
+    canary.take_output()
+    yield
+    clock = time.perf_counter()
+    secrets = canary.canaries(CANARIES + (WEBHOOK_SECRET,), [(CLIENT_ID, CANARY_SECRET)])
+    sections = [(f"captured {when} {key}", text) for when, key, text in getattr(request.node, "_report_sections", [])]
+    hits = canary.scan_texts(sections + [("output read by the test", t) for t in canary.take_output()], secrets)
+    file_hits, files, size = canary.scan_files(tmp_path, started, secrets)
+    CANARY_SWEEP["tests"] += 1
+    CANARY_SWEEP["files"] += files
+    CANARY_SWEEP["bytes"] += size
+    CANARY_SWEEP["seconds"] += time.perf_counter() - clock
+    if hits or file_hits:
+        pytest.fail("canary secret leaked:\n  " + "\n  ".join(hits + file_hits), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if CANARY_SWEEP["tests"]:
+        terminalreporter.write_line(
+            f"canary sweep: {CANARY_SWEEP['tests']} tests, {CANARY_SWEEP['files']} files, "
+            f"{CANARY_SWEEP['bytes'] / 1e6:.1f} MB scanned in {CANARY_SWEEP['seconds']:.2f}s"
+        )
 
 
 @pytest.fixture(autouse=True)
