@@ -760,13 +760,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv or [])
     DATA.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
-    mock = akeneo_mock.start("akeneo_iec_faults", log_path=str(DATA / "akeneo_iec_faults.log"))
+    name = f"akeneo_iec_faults_{os.getpid()}"  # its own: two campaigns at once must not clear each other's Akeneo
+    mock = akeneo_mock.start(name, log_path=str(DATA / "akeneo_iec_faults.log"))
     try:
         for backend in args.backend or ["sqlite", "postgresql"]:
             mock.clear()
             with tempfile.TemporaryDirectory(prefix=f"iec-faults-{backend}-") as directory:
                 workdir = Path(directory)
-                store = f"sqlite:///{workdir / 'iec.db'}" if backend == "sqlite" else _postgres_store("iec_faults")
+                store = (
+                    f"sqlite:///{workdir / 'iec.db'}"
+                    if backend == "sqlite"
+                    else _postgres_store(f"iec_faults_{os.getpid()}")
+                )
                 credentials = {"AKENEO_CLIENT_ID": "faults", "AKENEO_CLIENT_SECRET": "faults-secret",
                                "AKENEO_USERNAME": "faults", "AKENEO_PASSWORD": "faults-password"}  # fmt: skip
                 campaign = Campaign(workdir, store, mock.url, credentials, mock.url, backend, products=args.products)
@@ -778,6 +783,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results[backend] = report
     finally:
         mock.stop()
+        akeneo_mock.drop_database(name)
     return results
 
 
