@@ -67,8 +67,10 @@ def claim(
     attribute are never read); the per-job checks then run on a window of candidates at a time."""
     _lock_integration(conn, integration)
     now = utcnow()
-    bounds = _structure_bounds(conn, integration, now)
-    groups = _pending_groups(conn, integration, queue)
+    groups = _pending_groups(conn, integration)
+    bounds = _structure_bounds(conn, integration, groups, now)
+    if queue is not None:
+        groups = [group for group in groups if group[0] == queue]
     due = [JOBS.c.integration == integration, JOBS.c.status == "pending", JOBS.c.hook_state.is_(None),
            JOBS.c.next_attempt_at <= now]  # fmt: skip
     checks = _deliverable_now(run_id, now)
@@ -81,7 +83,7 @@ def claim(
             break
         rows += conn.execute(
             select(JOBS.c.id, JOBS.c.mutation_id, JOBS.c.entity_type, JOBS.c.entity_uuid, JOBS.c.code, JOBS.c.attempts)
-            .where(JOBS.c.id.in_([c.id for c in candidates]), *due, *checks)
+            .where(JOBS.c.id.in_([c.id for c in candidates]), *checks)  # (by primary key: candidates are due)
             .order_by(JOBS.c.priority, JOBS.c.id)
             .limit(limit - len(rows))
         ).all()
@@ -106,23 +108,18 @@ def claim(
     return claims
 
 
-def _pending_groups(conn: Connection, integration: str, queue: str | None) -> list[tuple[str, int, int]]:
-    """The (queue, type_rank, priority) of the integration's pending jobs (in `queue` only, when given): one
-    index seek each (ix_mutation_jobs_pending), however many jobs share them."""
-    scope = [JOBS.c.integration == integration, JOBS.c.status == "pending"]
-    key = [JOBS.c.queue, JOBS.c.type_rank, JOBS.c.priority]
-    if queue is not None:  # (PostgreSQL seeks on the row comparison only when no equality is on its columns)
-        scope.append(JOBS.c.queue == queue)
-        key = key[1:]
-    groups: list[tuple] = []
-    while True:
-        query = select(*key).where(*scope).order_by(*key).limit(1)
-        if groups:
-            query = query.where(tuple_(*key) > tuple_(*groups[-1]))
-        row = conn.execute(query).first()
-        if row is None:
-            return [(queue, *group) for group in groups] if queue is not None else groups
+def _pending_groups(conn: Connection, integration: str) -> list[tuple[str, int, int]]:
+    """The (queue, type_rank, priority) of the integration's pending jobs: one index seek each
+    (ix_mutation_jobs_pending), however many jobs share them. (PostgreSQL seeks on the row comparison
+    only when no equality is on one of its columns: a queue is picked from the list afterwards.)"""
+    key = (JOBS.c.queue, JOBS.c.type_rank, JOBS.c.priority)
+    query = select(*key).where(JOBS.c.integration == integration, JOBS.c.status == "pending").order_by(*key).limit(1)
+    groups: list[tuple[str, int, int]] = []
+    while (
+        row := conn.execute(query.where(tuple_(*key) > tuple_(*groups[-1])) if groups else query).first()
+    ) is not None:
         groups.append(tuple(row))
+    return groups
 
 
 def _candidates(
@@ -186,17 +183,38 @@ def _deliverable_now(run_id: str, now: datetime) -> list:
     return [~busy, ~newer, ~_configurable_first(now), ~same_sku_first]
 
 
-def _structure_bounds(conn: Connection, integration: str, now: datetime) -> dict[int, int]:
+def _structure_bounds(
+    conn: Connection, integration: str, groups: list[tuple[str, int, int]], now: datetime
+) -> dict[int, int]:
     """An older attribute, option, category, due or in flight, lands first; one waiting for a retry blocks
     nothing. Looked up once: the oldest open job of each structural rank bounds the ids of every higher
-    rank (rank -> the highest id a job of that rank may have to be claimed now)."""
-    oldest = dict(
-        conn.execute(
-            select(JOBS.c.type_rank, func.min(JOBS.c.id))
-            .where(JOBS.c.integration == integration, JOBS.c.type_rank <= STRUCTURE_RANK, _in_flight_or_due(JOBS, now))
-            .group_by(JOBS.c.type_rank)
-        ).all()
-    )
+    rank (rank -> the highest id a job of that rank may have to be claimed now). The oldest due pending
+    job of a rank is the first of its groups' index ranges (hooks parked or not, any queue)."""
+    firsts = [
+        select(JOBS.c.type_rank, func.min(JOBS.c.id)).where(
+            JOBS.c.integration == integration, JOBS.c.status == "running", JOBS.c.type_rank <= STRUCTURE_RANK
+        ).group_by(JOBS.c.type_rank)
+    ]  # fmt: skip
+    for queue, rank, priority in groups:
+        if rank <= STRUCTURE_RANK:
+            first = (
+                select(JOBS.c.type_rank, JOBS.c.id)
+                .where(
+                    JOBS.c.integration == integration,
+                    JOBS.c.status == "pending",
+                    JOBS.c.queue == queue,
+                    JOBS.c.type_rank == rank,
+                    JOBS.c.priority == priority,
+                    JOBS.c.next_attempt_at <= now,
+                )  # fmt: skip
+                .order_by(JOBS.c.id)
+                .limit(1)
+                .subquery()
+            )
+            firsts.append(select(first.c.type_rank, first.c.id))
+    oldest: dict[int, int] = {}
+    for rank, job_id in conn.execute(union_all(*firsts)):
+        oldest[rank] = min(oldest.get(rank, job_id), job_id)
     return {
         rank: bound
         for rank in range(1, TOP_RANK + 1)
@@ -222,17 +240,18 @@ def _configurable_first(now: datetime):
 def _supersede_older(conn: Connection, integration: str, claims: list[Claim], now: datetime) -> None:
     """Older pending jobs of a claimed entity travel with its claim (folded into its delivery)."""
     by_entity = {c.entity_uuid: c for c in claims}
+    # By entity (ix_mutation_jobs_entity), status checked here: a status in the query made PostgreSQL,
+    # without statistics, read every pending job of the integration.
     older = conn.execute(
-        select(JOBS.c.id, JOBS.c.entity_uuid, JOBS.c.mutation_id).where(
+        select(JOBS.c.id, JOBS.c.entity_uuid, JOBS.c.mutation_id, JOBS.c.status).where(
             JOBS.c.integration == integration,
-            JOBS.c.status == "pending",
             JOBS.c.entity_uuid.in_(list(by_entity)),
             JOBS.c.id.not_in([c.job_id for c in claims]),
         )
     ).all()
-    for job_id, entity_uuid, mutation_id in older:
+    for job_id, entity_uuid, mutation_id, status in older:
         owner = by_entity[entity_uuid]
-        if job_id < owner.job_id:
+        if status == "pending" and job_id < owner.job_id:
             owner.superseded.append(mutation_id)
             conn.execute(
                 update(JOBS)

@@ -378,12 +378,12 @@ class MutationJob(Base):
         # A claim reads pending jobs per (queue, rank, priority) in id order, each an index range that ends
         # at its rank's structure bound, and merges them by (priority, id): it stops at its limit, and the
         # jobs behind pending structure are never read (not-yet-due retries are skipped in the index).
-        # Structure-first ordering looks up the oldest open job of each structural rank.
+        # The oldest due job of each structural rank is the first of its ranges. (The only index on type_rank:
+        # without statistics, as after a large fan-out, PostgreSQL took another for these ranges.)
         Index(
             "ix_mutation_jobs_pending",
             *("integration", "status", "queue", "type_rank", "priority", "id", "next_attempt_at"),
         ),
-        Index("ix_mutation_jobs_rank", "integration", "type_rank", "status"),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
