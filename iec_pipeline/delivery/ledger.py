@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_, union_all, update
+from sqlalchemy import Connection, and_, exists, func, or_, select, union_all, update
 
 from drivers.models import DeliveryResult, MutationData
 from iec_pipeline.common.batches import chunks
@@ -109,16 +109,24 @@ def claim(
 
 
 def _pending_groups(conn: Connection, integration: str) -> list[tuple[str, int, int]]:
-    """The (queue, type_rank, priority) of the integration's pending jobs: one index seek each
-    (ix_mutation_jobs_pending), however many jobs share them. (PostgreSQL seeks on the row comparison
-    only when no equality is on one of its columns: a queue is picked from the list afterwards.)"""
+    """The (queue, type_rank, priority) of the integration's pending jobs: a few index seeks each
+    (ix_mutation_jobs_pending), however many jobs share them. The next group is the first of: a higher
+    priority in this rank, a higher rank in this queue, a later queue (a row-value comparison instead
+    made SQLite read the rest of the queue)."""
     key = (JOBS.c.queue, JOBS.c.type_rank, JOBS.c.priority)
-    query = select(*key).where(JOBS.c.integration == integration, JOBS.c.status == "pending").order_by(*key).limit(1)
+    pending = select(*key).where(JOBS.c.integration == integration, JOBS.c.status == "pending")
     groups: list[tuple[str, int, int]] = []
-    while (
-        row := conn.execute(query.where(tuple_(*key) > tuple_(*groups[-1])) if groups else query).first()
-    ) is not None:
+    query = pending.order_by(*key).limit(1)
+    while (row := conn.execute(query).first()) is not None:
         groups.append(tuple(row))
+        queue_, rank, priority = row
+        nexts = [
+            pending.where(JOBS.c.queue == queue_, JOBS.c.type_rank == rank, JOBS.c.priority > priority),
+            pending.where(JOBS.c.queue == queue_, JOBS.c.type_rank > rank),
+            pending.where(JOBS.c.queue > queue_),
+        ]
+        merged = union_all(*(select(*n.order_by(*key).limit(1).subquery().c) for n in nexts)).subquery()
+        query = select(*merged.c).order_by(*merged.c).limit(1)
     return groups
 
 
