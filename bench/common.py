@@ -76,3 +76,18 @@ def run_timed(args: list[str], env: dict[str, str]) -> Timed:
 
 def iec(*args: str) -> list[str]:
     return [sys.executable, "-m", "iec_pipeline.cli", *args]
+
+
+def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> subprocess.Popen:
+    """Waits until `url` answers 200 (a receiver's /healthz); the process's log tells why when it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with code {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{url} did not answer within {timeout:g} s")

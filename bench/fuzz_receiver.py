@@ -38,6 +38,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.common import wait_healthy
+
 SECRET = "fuzz-akeneo-webhook-secret-41c2"
 OTHER_SECRET = "not-the-secret"
 PATH = "/webhooks/akeneo"
@@ -391,17 +393,7 @@ def _start(workdir: Path, database_url: str, port: int) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "iec_pipeline.cli", "webhooks", "serve", "--port", str(port)],
                                env=env, stdout=log, stderr=log, cwd=workdir)  # fmt: skip
     log.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the receiver exited {process.returncode}: {(workdir / 'receiver.log').read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the receiver did not answer within 60 s")
+    return wait_healthy(process, f"http://127.0.0.1:{port}/healthz", workdir / "receiver.log", timeout=60)
 
 
 def _stored(database_url: str) -> list[str]:

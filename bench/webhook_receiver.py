@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.common import wait_healthy
 from devtools.ports import free_port
 
 EVENTS = 2_000
@@ -67,17 +68,7 @@ def _start_receiver(database: Path, port: int, log: Path) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "iec_pipeline.webhooks.receiver", "--port", str(port)], env=env, stdout=out, stderr=out
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"receiver exited with code {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("receiver did not answer within 30 s")
+    return wait_healthy(process, f"http://127.0.0.1:{port}/healthz", log, timeout=30)
 
 
 def _send_all(base_url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[float, list[float], int]:
