@@ -55,6 +55,18 @@ def dagster_database() -> Iterator[DagsterDatabase]:
     akeneo_mock.drop_database(name)
 
 
+def fresh_store(name: str) -> str:
+    """A new, empty PostgreSQL database `<name>_<pid>` for IEC's store (`pg_store_url` gives its URL)."""
+    database = f"{name}_{os.getpid()}"
+    akeneo_mock.drop_database(database)
+    akeneo_mock.ensure_database(database)
+    return database
+
+
+def pg_store_url(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
 def deploy_home(home: Path, config: str) -> Path:
     """An operator's DAGSTER_HOME: `deploy/<config>` copied as its dagster.yaml, as deploy/README.md says."""
     home.mkdir(parents=True, exist_ok=True)

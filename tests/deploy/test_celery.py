@@ -30,7 +30,7 @@ from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.job import DELIVER_JOB
 from iec_pipeline.delivery.requests import delivery_run_request
 from iec_pipeline.store.db import get_engine
-from tests.deploy.conftest import DEPLOY, deploy_home
+from tests.deploy.conftest import DEPLOY, deploy_home, fresh_store, pg_store_url
 
 pytestmark = pytest.mark.slow
 PRODUCTS = int(os.environ.get("IEC_CLUSTER_PRODUCTS", "400"))
@@ -147,14 +147,12 @@ def repriced(count: int) -> list[dict]:
 def cluster(tmp_path, dagster_database, redis_server):
     dagster_database.clear()
     redis_server.flush()
-    store = f"iec_store_celery_{os.getpid()}"
-    akeneo_mock.drop_database(store)
-    akeneo_mock.ensure_database(store)
+    store = fresh_store("iec_store_celery")
     akeneo = f"akeneo_iec_celery_{os.getpid()}"
     home = deploy_home(tmp_path / "dagster_home", "dagster.celery.yaml")
     with playground.start(
         tmp_path, akeneo_database=akeneo, dagster_home=home, write_delay_ms=2,
-        store_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{store}",
+        store_url=pg_store_url(store),
     ) as p:  # fmt: skip
         p.env |= {
             "DAGSTER_PG_URL": dagster_database.url,

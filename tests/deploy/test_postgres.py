@@ -15,7 +15,7 @@ import pytest
 
 from devtools import akeneo_mock, playground
 from devtools.sample_catalog import AkeneoSeeder, product_uuid, v
-from tests.deploy.conftest import deploy_home
+from tests.deploy.conftest import deploy_home, fresh_store, pg_store_url
 
 pytestmark = pytest.mark.slow
 
@@ -40,14 +40,12 @@ def eventually(check, timeout: float = 120, what: str = "") -> None:
 @pytest.fixture
 def on_postgres(tmp_path, dagster_database):
     dagster_database.clear()
-    store = f"iec_store_deploy_{os.getpid()}"
-    akeneo_mock.drop_database(store)
-    akeneo_mock.ensure_database(store)
+    store = fresh_store("iec_store_deploy")
     akeneo = f"akeneo_iec_deploy_pg_{os.getpid()}"
     home = deploy_home(tmp_path / "dagster_home", "dagster.postgres.yaml")
     with playground.start(
         tmp_path, akeneo_database=akeneo, dagster_home=home,
-        store_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{store}",
+        store_url=pg_store_url(store),
     ) as p:  # fmt: skip
         p.env["DAGSTER_PG_URL"] = dagster_database.url
         p.env["IEC_DROPS_QUIET_SECONDS"] = "1"
