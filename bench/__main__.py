@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each printing its figures next to the baseline it measured itself.
 
-`python -m bench [ingest|deliver|magento|webhook|scale|faults|fuzz ...]` runs a subset.
+`python -m bench [ingest|deliver|magento|webhook|scale|faults|fuzz ...]` runs a subset; options after one
+benchmark's name are its own (`python -m bench faults --trials 30 --backend sqlite`).
 """
 
 from __future__ import annotations
@@ -22,16 +23,21 @@ BENCHMARKS = {
 def main(argv: list[str]) -> int:
     import importlib
 
-    chosen = argv or list(BENCHMARKS)
+    first_option = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    chosen, options = argv[:first_option] or list(BENCHMARKS), argv[first_option:]
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    if options and len(chosen) != 1:
+        print("options (--...) go with exactly one benchmark: python -m bench NAME --option ...", file=sys.stderr)
         return 2
     results = {}
     for name in chosen:
         print(f"\n== {name} ==", flush=True)
         started = time.monotonic()
-        results[name] = importlib.import_module(BENCHMARKS[name]).main()
+        module = importlib.import_module(BENCHMARKS[name])
+        results[name] = module.main(options) if options else module.main()
         print(f"({name}: {time.monotonic() - started:.0f}s)", flush=True)
     return 0
 
