@@ -11,19 +11,26 @@ the initial load of the whole catalog), then:
   delivery.after_send, delivery.after_record), then a clean `iec deliver --wait` (the drain);
 - receiver: `iec webhooks serve` SIGKILLed at a random moment while two senders post signed events (retrying
   each until a 2xx, as Akeneo does), then started again: every event acknowledged before the kill is stored.
-At the end a reference store is synced from the same Akeneo without any kill: the entity tables and values
-must be equal (`fetched_at` aside).
+After every trial's clean sync a reference store, synced from the same Akeneo by `iec sync --full` runs that
+are never killed, must hold the same entity tables and values (`fetched_at` aside): "the store equals a clean
+run's" after every kill and restart.
 
-Counting at the target (two webhook integrations, one local target counting REQUESTS per Idempotency-Key):
-- missing: a job the ledger holds as `success` whose key never got a 2xx;
-- sent twice: a key that reached the target again after a kill left its job unrecorded (`running`: the
-  kill fell between send and record). Allowed: the outcome of that write was unknown to IEC, so it is sent
-  again with the same key and a careful target applies it once;
-- applied twice: a key sent again although the ledger had recorded its success before (a resend after
-  the record), or sent twice by one process. A bug: the target always answers 200 at once (no timeout, no
+Counting at the target (two webhook integrations, one local target counting REQUESTS per Idempotency-Key),
+over the whole campaign (a key sent in one trial and again in a later one counts):
+- missing: a mutation without exactly one job per integration (the fan-out lost or doubled it), or a job the
+  ledger holds as `success` whose key never got a 2xx;
+- sent twice: a key that reached the target again after a kill left its job unrecorded (not `success` at the
+  kill although its request had arrived: the kill fell between send and record). Allowed, once per such kill:
+  the outcome of that write was unknown to IEC, so it is sent again with the same key and a careful target
+  applies it once;
+- applied twice: a key that reached the target more often than the kills that left it unrecorded after it
+  was sent, plus one if its job is `success` (a resend after the record; a superseded job sent), or twice
+  within one process, or a key no job has. A bug: the target always answers 200 at once (no timeout, no
   5xx), so no legitimate retry exists;
-- stale: an (integration, entity) whose last 2xx request is not its newest delivered mutation;
-- stuck: after the drain, a job neither `success` nor `superseded` (pending, running past its lease, dead).
+- stale: an (integration, entity) whose newest mutation is not `success`, or whose last request at the target
+  is not that mutation;
+- stuck: after the drain, a job neither `success` nor `superseded` (pending, running past its lease, dead), or
+  a Dagster run IEC still counts as in progress (its process is dead: it would hold a slot forever).
 
 `python -m bench faults [--trials N] [--backend sqlite|postgresql]`; the reduced version is tests/faults/.
 """
@@ -60,6 +67,7 @@ DELIVERY_POINTS = ("delivery.before_send", "delivery.after_send", "delivery.afte
 HOOK_SECRET = "faults-hook-secret-5c1d"
 AKENEO_SECRET = "faults-akeneo-webhook-secret-0e7b"
 INTEGRATIONS = ("shop", "erp")
+SUBSCRIBED = ("attribute", "attribute_option", "family", "family_variant", "category", "product_model", "product")
 # The diff step starts right after the last fetch (products) logs its count: the "diff" kills wait for it.
 RUN_MARKER = " - dagster - INFO - "  # the run's first log line: the process has started Python and Dagster
 DIFF_MARKER = re.compile(r"akeneo_products - product: [0-9,]+ fetched")
@@ -77,6 +85,7 @@ class CampaignError(RuntimeError):
 class Hit:
     key: str
     integration: str
+    entity_type: str
     entity_uuid: str
     mutation_id: int
     status: int
@@ -88,6 +97,7 @@ class TargetState:
     delay: float = 0.0
     hits: list[Hit] = field(default_factory=list)  # every signed request, in arrival order
     bad_signatures: int = 0
+    in_flight: int = 0  # requests being handled (a request sent just before a kill may still be)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def counts(self, ok_only: bool = True) -> Counter:
@@ -119,6 +129,15 @@ class CountingTarget:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                with state.lock:
+                    state.in_flight += 1
+                try:
+                    self._handle()
+                finally:
+                    with state.lock:
+                        state.in_flight -= 1
+
+            def _handle(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 expected = "sha256=" + hmac.new(state.secret, raw, hashlib.sha256).hexdigest()
                 if not hmac.compare_digest(expected, self.headers.get("X-IEC-Signature", "")):
@@ -129,7 +148,8 @@ class CountingTarget:
                 if state.delay:
                     time.sleep(state.delay)
                 hit = Hit(self.headers.get("Idempotency-Key", ""), self.headers.get("X-IEC-Integration", ""),
-                          body.get("entity_uuid", ""), int(body.get("mutation_id") or 0), 200)  # fmt: skip
+                          body.get("entity_type", ""), body.get("entity_uuid", ""), int(body.get("mutation_id") or 0),
+                          200)  # fmt: skip
                 with state.lock:
                     state.hits.append(hit)
                 self._answer(200)
@@ -145,6 +165,15 @@ class CountingTarget:
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Waits until no request is being handled (one sent just before a kill is counted before going on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.state.lock:
+                if not self.state.in_flight:
+                    return
+            time.sleep(0.01)
 
     def url(self, integration: str) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook/{integration}"
@@ -180,6 +209,8 @@ class Report:
     stuck: int = 0
     wrong_mutations: int = 0
     store_differences: int = 0
+    store_checks: int = 0  # comparisons with the clean reference store
+    entities_compared: int = 0  # entity and value rows compared, over all comparisons
     events_acked: int = 0
     events_lost: int = 0
     seconds: float = 0.0
@@ -206,8 +237,9 @@ class Report:
             f"  mutations checked {self.mutations_checked}, wrong {self.wrong_mutations}; jobs checked "
             f"{self.jobs_checked}: missing {self.missing}, applied twice {self.applied_twice}, sent twice "
             f"{self.sent_twice} (allowed: unrecorded at the kill), stale {self.stale}, stuck {self.stuck}",
-            f"  store vs clean reference: {self.store_differences} difference(s); receiver: {self.events_acked} "
-            f"events acknowledged, {self.events_lost} lost",
+            f"  store vs clean reference: {self.store_checks} comparisons of {self.entities_compared} rows in all, "
+            f"{self.store_differences} difference(s); receiver: {self.events_acked} events acknowledged, "
+            f"{self.events_lost} lost",
             f"  {'OK' if self.ok else 'FAILED'}" + "".join(f"\n  - {p}" for p in self.problems),
         ]
         return "\n".join(lines)
@@ -255,6 +287,7 @@ class Campaign:
         queues: int = 2,
         split: bool = True,
         offset: int = 0,
+        reference_every_trial: bool = True,
         log: Any = print,
     ) -> None:
         self.workdir = workdir
@@ -267,18 +300,21 @@ class Campaign:
         self.changes = changes
         self.log = log
         self.split, self.offset = split, offset  # see `trial`; `offset` shifts which named points come first
+        self.reference_every_trial = reference_every_trial  # else once, after the last trial
         self.report = Report(backend)
         self.target = CountingTarget(HOOK_SECRET, target_delay)
         self.spawned = 0
         self.next_product = products
         self.alive = set(range(products))
+        self.allowed: Counter = Counter()  # key -> kills that left it unrecorded after its request arrived
+        self.found: defaultdict[str, set] = defaultdict(set)  # "missing", "applied twice", ... -> what, counted once
+        self.reference: tuple[str, dict[str, str]] | None = None  # (store URL, environment) of the clean runs
         # (seconds to the first log line, seconds in all) of the last clean run; the diff: (0, marker to end)
         self.estimates = {"sync": (3.0, 8.0), "diff": (0.0, 1.0), "deliver": (3.0, 6.0)}
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "logs").mkdir(exist_ok=True)
         integrations = [
-            {"name": name, "driver": "webhook", "entity_types": ["attribute", "attribute_option", "family",
-             "family_variant", "category", "product_model", "product"],
+            {"name": name, "driver": "webhook", "entity_types": list(SUBSCRIBED),
              "priority_map": {"*": 150, "price": 10} if queues == 2 else {"*": 150},
              "retry_attempts": 5, "retry_delay_seconds": 0.2,
              "configuration": {"url": self.target.url(name), "secret": {"env": "HOOK_SECRET"}, "timeout_seconds": 10}}
@@ -378,7 +414,7 @@ class Campaign:
         """A random moment of a run: between its first log line (Python and Dagster started) and its end, as
         the last clean run of that command took."""
         startup, seconds = self.estimates[command]
-        return self.rng.uniform(min(startup, seconds), seconds)
+        return self.rng.uniform(min(startup, seconds), 0.95 * seconds)  # a run is rarely quicker than the last
 
     # --- the store -----------------------------------------------------------------------------------
 
@@ -468,6 +504,8 @@ class Campaign:
         self.estimates["sync"] = (clean.startup or 0.0, clean.seconds)
         self.estimates["diff"] = (0.0, clean.after_diff_marker or self.estimates["diff"][1])
         self._check_mutations(before, expected)
+        if self.reference_every_trial:
+            self._check_reference()
 
         mode = self._mode(trial + 1 + self.offset, DELIVERY_POINTS)
         deliver = ["deliver", "--wait", "--timeout", "300"]
@@ -476,12 +514,15 @@ class Campaign:
             how = self._run(deliver, "deliver-killed", delay=self._delay("deliver")).how
         else:
             how = self._run(deliver, "deliver-killed", crash_at=mode).how
+        self.target.settle()
         counts_at_kill = self.target.state.counts(ok_only=False)
         jobs_at_kill = self._jobs()
         self._landed("delivery", self._delivery_phase(mode, how, jobs_at_kill, counts_before, counts_at_kill))
+        self._allow_resends(jobs_at_kill, counts_before, counts_at_kill)
         clean = self._clean(deliver, "deliver")
         self.estimates["deliver"] = (clean.startup or 0.0, clean.seconds)
-        self._check_delivery(jobs_at_kill, counts_before, counts_at_kill)
+        self.target.settle()
+        self._check_delivery(counts_before, counts_at_kill)
 
     def _landed(self, phase: str, where: str) -> None:
         self.report.trials[phase] += 1
@@ -538,55 +579,119 @@ class Campaign:
             report.wrong_mutations += len(wrong) + len(unseen)
             report.problem(f"mutations: {len(wrong)} unexpected (e.g. {wrong[:3]}), {len(unseen)} missing")
 
-    def _check_delivery(self, jobs_at_kill: list[dict], before: Counter, at_kill: Counter) -> None:
+    def _allow_resends(self, jobs_at_kill: list[dict], before: Counter, at_kill: Counter) -> None:
+        """A job not recorded as `success` at the kill although its request had arrived may be sent once more."""
         from drivers.webhook import idempotency_key
 
-        report = self.report
+        for job in jobs_at_kill:
+            key = idempotency_key(job["integration"], job["mutation_id"])
+            if job["status"] != "success" and at_kill[key] > before[key]:
+                self.allowed[key] += 1
+
+    def _check_delivery(self, before: Counter, at_kill: Counter) -> None:
+        """After a drain: every mutation routed once per integration, delivered, at most once more per kill
+        that left it unrecorded, the newest of each entity last; nothing stuck (see the module docstring).
+        What it finds is counted once however many later drains still see it."""
+        from drivers.webhook import idempotency_key
+
+        report, found = self.report, self.found
         final = self.target.state.counts(ok_only=False)
         ok = self.target.state.counts(ok_only=True)
-        recorded = {idempotency_key(j["integration"], j["mutation_id"]) for j in jobs_at_kill
-                    if j["status"] == "success"}  # fmt: skip
         jobs = self._jobs()
-        newest: dict[tuple[str, str], int] = {}
+        with self._engine().connect() as conn:
+            mutations = [
+                m
+                for m in conn.execute(text("SELECT id, entity_type, entity_uuid FROM mutations"))
+                if m[1] in SUBSCRIBED
+            ]
+        routed = Counter((j["integration"], j["mutation_id"]) for j in jobs)
+        for mutation_id, _, _ in mutations:
+            for integration in INTEGRATIONS:
+                if routed[(integration, mutation_id)] != 1:
+                    self._found(
+                        "missing",
+                        (integration, mutation_id),
+                        f"{integration}: mutation {mutation_id} has {routed[(integration, mutation_id)]} jobs",
+                    )
+        report.jobs_checked = len(jobs)
+        status = {idempotency_key(j["integration"], j["mutation_id"]): j for j in jobs}
         for job in jobs:
             key = idempotency_key(job["integration"], job["mutation_id"])
             if job["status"] not in ("success", "superseded"):
-                report.stuck += 1
-                report.problem(f"stuck after the drain: job {job['id']} {job['status']} lease {job['lease_until']}")
-                continue
-            if job["status"] == "success":
-                report.jobs_checked += 1
-                if not ok[key]:
-                    report.missing += 1
-                    report.problem(f"missing at the target: job {job['id']} ({job['integration']})")
-                slot = (job["integration"], job["entity_uuid"])
-                newest[slot] = max(newest.get(slot, 0), job["mutation_id"])
-        for key in final:
+                self._found("stuck", job["id"], f"after the drain: job {job['id']} {job['status']} "
+                                                f"lease {job['lease_until']}")  # fmt: skip
+            elif job["status"] == "success" and not ok[key]:
+                self._found("missing", key, f"at the target: job {job['id']} ({job['integration']})")
+        sent_twice = 0
+        for key, n in final.items():
             killed_run, restart = at_kill[key] - before[key], final[key] - at_kill[key]
-            if killed_run > 1 or restart > 1 or (key in recorded and restart):
-                report.applied_twice += 1
-                report.problem(f"key {key[:12]}: sent again after its success was recorded, or twice by one run")
-            elif restart and at_kill[key]:
-                report.sent_twice += 1
-        last: dict[tuple[str, str], int] = {}
+            once = key in status and status[key]["status"] == "success"  # a superseded job is never sent itself
+            if key not in status or n > once + self.allowed[key] or killed_run > 1 or restart > 1:
+                self._found("applied twice", key, f"key {key[:12]}: {n} requests, {self.allowed[key]} resend(s) "
+                            f"allowed, {killed_run} from the killed run, {restart} from the drain"
+                            + ("" if key in status else ", no such job"))  # fmt: skip
+            elif n > 1:
+                sent_twice += n - 1
+        report.sent_twice = sent_twice
+        newest: dict[tuple[str, str], int] = {}
+        for mutation_id, entity_type, entity_uuid in mutations:
+            newest[(entity_type, entity_uuid)] = max(newest.get((entity_type, entity_uuid), 0), mutation_id)
+        last: dict[tuple[str, str, str], int] = {}
         with self.target.state.lock:
             for hit in self.target.state.hits:
-                last[(hit.integration, hit.entity_uuid)] = hit.mutation_id
-        for slot, mutation_id in newest.items():
-            if last.get(slot) != mutation_id:
-                report.stale += 1
-                report.problem(f"stale at the target: {slot} last got {last.get(slot)}, newest is {mutation_id}")
+                last[(hit.integration, hit.entity_type, hit.entity_uuid)] = hit.mutation_id
+        for (entity_type, entity_uuid), mutation_id in newest.items():
+            for integration in INTEGRATIONS:
+                job = status.get(idempotency_key(integration, mutation_id))
+                got = last.get((integration, entity_type, entity_uuid))
+                if got != mutation_id or job is None or job["status"] != "success":
+                    self._found(
+                        "stale",
+                        (integration, mutation_id),
+                        f"at {integration}: {entity_type} {entity_uuid} "
+                        f"last got {got}, newest is {mutation_id} ({job['status'] if job else 'no job'})",
+                    )
+        self._stuck_runs()
+        report.missing, report.applied_twice = len(found["missing"]), len(found["applied twice"])
+        report.stale, report.stuck = len(found["stale"]), len(found["stuck"])
+
+    def _found(self, kind: str, what: Any, message: str) -> None:
+        if what not in self.found[kind]:
+            self.found[kind].add(what)
+            self.report.problem(f"{kind}: {message}")
+
+    def _stuck_runs(self) -> None:
+        """Dagster runs IEC counts as in progress (it skips those whose CLI process died): none after a drain."""
+        import dagster as dg
+
+        from iec_pipeline.common.runs import IN_PROGRESS, worker_alive
+
+        instance = dg.DagsterInstance.from_config(self.env["DAGSTER_HOME"])
+        try:
+            runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+            stuck = [r for r in runs if worker_alive(r.tags.get("iec/worker")) is not False]
+        finally:
+            instance.dispose()
+        for run in stuck:
+            self._found("stuck", run.run_id, f"Dagster run {run.run_id} ({run.job_name}) still counted as in progress")
 
     def _check_reference(self) -> None:
-        """A store synced once from the same Akeneo, without any kill, must hold the same entities."""
-        reference = self.workdir / "reference"
-        reference.mkdir(exist_ok=True)
-        url = f"sqlite:///{reference / 'iec.db'}"
-        env = self._environment(reference, url)
-        env["IEC_INTEGRATIONS"] = str(reference / "none.yaml")
-        (reference / "none.yaml").write_text(yaml.safe_dump({"integrations": []}))
+        """A store synced from the same Akeneo by `iec sync --full` runs never killed must hold the same entities."""
+        if self.reference is None:
+            reference = self.workdir / "reference"
+            reference.mkdir(exist_ok=True)
+            url = f"sqlite:///{reference / 'iec.db'}"
+            env = self._environment(reference, url)
+            env["IEC_INTEGRATIONS"] = str(reference / "none.yaml")
+            (reference / "none.yaml").write_text(yaml.safe_dump({"integrations": []}))
+            self.reference = (url, env)
+        url, env = self.reference
         self._clean(["sync", "--full"], "reference-sync", env)
         mine, theirs = _store_rows(self.store_url), _store_rows(url)
+        self.report.store_checks += 1
+        self.report.entities_compared += len(theirs)
+        if not theirs:
+            self.report.problem("the clean reference store is empty: nothing compared")
         differing = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
         self.report.store_differences += len(differing)
         if differing:
@@ -660,7 +765,8 @@ class Campaign:
                 self.trial(trial)
                 self.log(f"  [{self.report.backend}] trial {trial + 1}/{trials}: {self.report.kills} kills so far, "
                          f"{len(self.report.problems)} problem(s)")  # fmt: skip
-            self._check_reference()
+            if not (self.reference_every_trial and trials):
+                self._check_reference()
             self.receiver_trials(trials if receiver_trials is None else receiver_trials)
         except CampaignError as error:
             self.report.problem(str(error))
