@@ -1,7 +1,10 @@
 """`make cluster-demo`: deploy/'s topology on one machine. PostgreSQL (Dagster's storage and the store),
 Redis (Celery's broker), `iec daemon`, the webserver and two Celery workers (deploy/dagster.celery.yaml,
-deploy/celery.yaml); a catalog of generated products synced and delivered to the Magento sandbox through
-it, which worker ran what printed; then everything it started is stopped."""
+deploy/celery.yaml); a catalog of generated products synced (`iec sync --full`, a run on a worker) and
+delivered to the Magento sandbox by the daemon's delivery sensor, its runs spread over both workers; how
+many jobs each worker delivered printed. `--kill-worker`: worker1 is SIGKILLed mid-delivery, and the
+daemon's run monitoring fails its run, the sensor puts its jobs back to pending and worker2 delivers them.
+Then everything it started is stopped."""
 
 from __future__ import annotations
 
@@ -12,18 +15,28 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+from sqlalchemy import text
 
 from devtools import akeneo_mock, playground
 from devtools.ports import free_port
 from devtools.sample_catalog import AkeneoSeeder, generated_products
+from iec_pipeline.common.celery_launcher import task_worker
+from iec_pipeline.common.runs import runs_in_progress
 from iec_pipeline.common.settings import PROJECT_ROOT
+from iec_pipeline.delivery import ledger
+from iec_pipeline.delivery.job import DELIVER_JOB
 from iec_pipeline.launch import daemon_running
+from iec_pipeline.store.db import get_engine
 
 DEPLOY = PROJECT_ROOT / "deploy"
 BIN = Path(sys.executable).parent
+# One run at a time per worker, in a child process (the worker answers the health check's pings while it
+# runs one); a run taken from Redis only when the worker is free (deploy/dagster.celery.yaml).
+WORKER_POOL = ["--pool=prefork", "--concurrency=1", "--disable-prefetch"]
 
 
 def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen, int]:
@@ -54,13 +67,75 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pope
 def worker_command(name: str) -> list[str]:
     """How deploy/README.md starts a worker."""
     return [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y",
-            str(DEPLOY / "celery.yaml"), "-q", "dagster", "-n", name, "--", "--pool=solo"]  # fmt: skip
+            str(DEPLOY / "celery.yaml"), "-q", "dagster", "-n", name, "--", *WORKER_POOL]  # fmt: skip
+
+
+def delivered_by_run(engine) -> Counter[str]:
+    with engine.connect() as conn:
+        return Counter(dict(conn.execute(text(
+            "SELECT run_id, count(*) FROM mutation_jobs WHERE status = 'success' GROUP BY run_id"
+        )).all()))  # fmt: skip
+
+
+def worker_of(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
+    worker, _ = task_worker(instance.run_launcher, run)
+    return worker.split("@")[0] if worker else "(not on Celery)"
+
+
+def watch_delivery(instance: dg.DagsterInstance, engine, victim: subprocess.Popen | None, timeout: float) -> None:
+    """Until nothing is open and no delivery run goes: progress every 10 s; with `victim`, worker1's
+    process group SIGKILLed once it holds jobs and a quarter of the catalog is delivered."""
+    started = last = time.monotonic()
+    killed_at = killed_run = None
+    while True:
+        with engine.connect() as conn:
+            open_ = ledger.open_jobs(conn)
+            total = conn.execute(text("SELECT count(*) FROM mutation_jobs")).scalar_one()
+        going = runs_in_progress(instance, DELIVER_JOB)
+        if not open_ and not going:
+            print(f"delivered in {time.monotonic() - started:.0f}s", flush=True)
+            return
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"delivery not done within {timeout:.0f}s: {open_} jobs open")
+        if victim is not None and killed_at is None and open_ < total * 3 // 4:
+            held = [r for r in going if r.status == dg.DagsterRunStatus.STARTED and worker_of(instance, r) == "worker1"]
+            with engine.connect() as conn:
+                holding = held and conn.execute(text(
+                    "SELECT count(*) FROM mutation_jobs WHERE status = 'running' AND run_id = :r"
+                ), {"r": held[0].run_id}).scalar_one()  # fmt: skip
+            if holding:
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait()
+                killed_at, killed_run = time.monotonic(), held[0].run_id
+                print(f"SIGKILLed worker1 (run {killed_run[:8]}, holding {holding} jobs, {open_} open)", flush=True)
+        if killed_run and (run := instance.get_run_by_id(killed_run)) and run.is_finished and killed_at:
+            print(f"run {killed_run[:8]} {run.status.value} by run monitoring {time.monotonic() - killed_at:.0f}s "
+                  "after the kill; its jobs go back to pending", flush=True)  # fmt: skip
+            killed_at = 0.0
+        if time.monotonic() - last >= 10:
+            last = time.monotonic()
+            print(f"  {open_} jobs open, {len(going)} delivery runs going", flush=True)
+        time.sleep(1)
+
+
+def print_by_worker(instance: dg.DagsterInstance, engine) -> None:
+    jobs = delivered_by_run(engine)
+    runs: Counter[str] = Counter()
+    delivered: Counter[str] = Counter()
+    for run in instance.get_runs():
+        worker = worker_of(instance, run)
+        runs[f"{worker} {run.job_name} {run.status.value}"] += 1
+        delivered[worker] += jobs.get(run.run_id, 0)
+    print("runs per worker:", dict(sorted(runs.items())))
+    print("jobs delivered per worker:", dict(sorted(delivered.items())), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--workdir", type=Path, default=PROJECT_ROOT / ".iec" / "cluster")
+    parser.add_argument("--kill-worker", action="store_true", help="SIGKILL worker1 mid-delivery")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds the delivery may take")
     args = parser.parse_args()
     work = args.workdir
     shutil.rmtree(work, ignore_errors=True)
@@ -109,21 +184,17 @@ def main() -> None:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"the daemon did not start (see {work / 'daemon.log'})")
                     time.sleep(0.5)
-            for step in (["sync", "--full"], ["deliver", "--wait", "--timeout", "900"]):
-                result = p.iec(*step, timeout=1200)
-                print(f"iec {' '.join(step)}: exit {result.returncode}", flush=True)
+                synced = time.monotonic()
+                result = p.iec("sync", "--full", timeout=1200)
+                print(f"iec sync --full: exit {result.returncode} ({time.monotonic() - synced:.0f}s)", flush=True)
                 if result.returncode:
                     print(result.stdout[-2000:], result.stderr[-2000:])
-                    break
-            with dg.DagsterInstance.get() as instance:
-                runs = instance.get_runs()
-                per_worker: dict[str, int] = {}
-                for run in runs:
-                    debug = instance.run_launcher.get_run_worker_debug_info(run) if run.tags.get(
-                        "dagster-celery/task_id") else None  # fmt: skip
-                    worker = debug.split("'worker': ")[1].rstrip("}").strip("'") if debug else "(not on Celery)"
-                    per_worker[worker] = per_worker.get(worker, 0) + 1
-                print(f"{len(runs)} runs: {per_worker}")
+                    return
+                engine = get_engine(p.env["IEC_DATABASE_URL"])
+                victim = groups[0] if args.kill_worker else None
+                print("delivery: the daemon's delivery sensor launches the runs ...", flush=True)
+                watch_delivery(instance, engine, victim, timeout=args.timeout)
+                print_by_worker(instance, engine)
             print(f"Magento sandbox: {p.sandbox('stats').get('by_status')}  ({time.monotonic() - started:.0f}s)")
             print(f"Dagster's runs are in PostgreSQL: psql -h 127.0.0.1 -U postgres {names['dagster']} "
                   "-c 'select pipeline_name, status from runs'")  # fmt: skip
