@@ -2,17 +2,25 @@
 
 What it requests is `delivery.requests.due_requests`, the same as `iec deliver`. The cursor counts the
 requests made per group (see there); when it requests nothing, its skip reason says why.
+
+An invalid integrations file fails every tick with the validation's problems (in the UI's sensor page and
+the daemon's log) and launches nothing: what `iec daemon` refuses to start on, a daemon started directly
+(`dagster-daemon run`) refuses to deliver on, until the file is fixed. The code location itself still
+loads (its graph reads only the integrations' names): the webserver, whose environment need not hold the
+integrations' secrets, shows the runs and this error, and workers finish the runs they hold.
 """
 
 import json
 
 import dagster as dg
 
+from iec_pipeline.common.settings import Settings
 from iec_pipeline.common.words import counted
 from iec_pipeline.delivery import ledger
 from iec_pipeline.delivery.async_hooks import async_hooks_job
 from iec_pipeline.delivery.job import deliver_mutations_job
 from iec_pipeline.delivery.requests import due_requests
+from iec_pipeline.routing import integrations
 from iec_pipeline.store.resource import StoreResource
 
 
@@ -23,6 +31,7 @@ from iec_pipeline.store.resource import StoreResource
     description="Launches delivery runs for due mutation jobs, per integration and queue.",
 )
 def delivery_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
+    integrations.load(Settings.from_env().integrations_file)  # IntegrationConfigError: every problem, no tick
     cursor = json.loads(context.cursor) if context.cursor else {}
     due = due_requests(context.instance, store.engine(), counters=cursor.get("requests", {}))
     if due.requeued:
