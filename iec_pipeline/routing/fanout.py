@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from drivers import hooks
 from drivers.context import InMemoryMappings, IntegrationContext
@@ -34,6 +34,14 @@ JOB_COLUMNS = (
     "hook_state", "last_error", "finished_at",
 )  # fmt: skip
 MUTATIONS_PER_READ = 5000
+# One index seek per entity (ix_mutation_jobs_entity). Without planner statistics (autovacuum off, or jobs this
+# transaction just wrote) PostgreSQL costs that index and ix_mutation_jobs_pending alike when both match the status,
+# and read every pending job of the integration for each chunk: the status is checked after the seek instead.
+PENDING_BY_ENTITY = text(
+    "SELECT k.uuid, (SELECT min(j.priority) FILTER (WHERE j.status = 'pending') FROM mutation_jobs AS j"
+    " WHERE j.integration = :integration AND j.entity_uuid = k.uuid)"
+    " FROM unnest(CAST(:uuids AS varchar[])) AS k(uuid)"
+)
 
 
 def _priorities(mutations: pd.DataFrame, priority_map: dict[str, int]) -> pd.Series:
@@ -56,6 +64,10 @@ def _pending_priorities(conn: Connection, integration: str, uuids: list[str]) ->
     jobs = MutationJob.__table__
     found: dict[str, int] = {}
     for chunk in chunks(uuids, 1000):
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(PENDING_BY_ENTITY, {"integration": integration, "uuids": chunk}).all()
+            found.update((uuid, priority) for uuid, priority in rows if priority is not None)
+            continue
         found.update(
             conn.execute(
                 select(jobs.c.entity_uuid, func.min(jobs.c.priority))
@@ -223,13 +235,4 @@ def _job_rows(
 
 def _insert_new(conn: Connection, integration: str, rows: list[tuple]) -> int:
     """Inserts the rows whose (mutation, integration) has no job yet; returns how many."""
-    existing = set(
-        conn.execute(
-            select(MutationJob.mutation_id).where(
-                MutationJob.integration == integration, MutationJob.mutation_id.in_([row[0] for row in rows])
-            )
-        ).scalars()
-    )
-    rows = [row for row in rows if row[0] not in existing]
-    bulk_insert(conn, "mutation_jobs", JOB_COLUMNS, rows)
-    return len(rows)
+    return bulk_insert(conn, "mutation_jobs", JOB_COLUMNS, rows, skip_existing=True)

@@ -143,13 +143,16 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """executemany straight to the driver: for hot paths whose JSON is already canonical text.
+def bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], skip_existing: bool = False
+) -> int:
+    """executemany straight to the driver: for hot paths whose JSON is already canonical text. With
+    `skip_existing`, a row that would break a unique key is left out. Returns how many rows were inserted.
 
     Datetimes are spelled as SQLAlchemy spells them on SQLite, so SQL comparisons stay exact.
     """
     if not rows:
-        return
+        return 0
     if conn.dialect.name == "sqlite":
         from iec_pipeline.store.models import Base
 
@@ -161,7 +164,9 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     quoted = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join([mark] * len(columns))})'
-    conn.exec_driver_sql(sql, list(rows))
+    if skip_existing:
+        sql += " ON CONFLICT DO NOTHING"
+    return conn.exec_driver_sql(sql, list(rows)).rowcount
 
 
 def _sqlite_dates(
