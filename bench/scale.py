@@ -68,15 +68,17 @@ def seeded(products: int) -> akeneo_mock.MockAkeneo:
 
 
 def change_one_percent(database: str, products: int) -> int:
-    """A new price and a later `updated` for every 100th product, as an Akeneo save would leave them."""
+    """A new price and a later `updated` for every 100th product, as an Akeneo save would leave them. The
+    price is new on every run (the mock's database keeps the last run's): the same one would change nothing."""
     later = akeneo_time()
+    amount = f"{time.time_ns() // 10_000_000 % 1_000_000 / 100:.2f}"  # hundredths of a second, a new one each run
+    price = [{"data": [{"amount": amount, "currency": "EUR"}, {"amount": amount, "currency": "USD"}],
+              "scope": None, "locale": None}]  # fmt: skip
     with psycopg.connect(f"{PG}/{database}") as conn:
         changed = conn.execute(
-            """UPDATE products SET updated = %s,
-                 "values" = jsonb_set("values", '{price}', '[{"data": [{"amount": "1.23", "currency": "EUR"},
-                 {"amount": "1.45", "currency": "USD"}], "scope": null, "locale": null}]')
+            """UPDATE products SET updated = %s, "values" = jsonb_set("values", '{price}', %s::jsonb)
                WHERE id LIKE 'gen-%%' AND substr(id, 5)::int %% 100 = 7""",
-            (later,),
+            (later, json.dumps(price)),
         ).rowcount
     return changed
 
@@ -93,8 +95,11 @@ def measure(products: int) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     (work / "dagster_home").mkdir(exist_ok=True)
     integrations = [
-        {"name": f"hook-{n}", "driver": "webhook",
-         "configuration": {"url": "http://127.0.0.1:9/never-called", "secret": {"env": "SCALE_HOOK_SECRET"}}}
+        {
+            "name": f"hook-{n}",
+            "driver": "webhook",
+            "configuration": {"url": "http://127.0.0.1:9/never-called", "secret": {"env": "SCALE_HOOK_SECRET"}},
+        }
         for n in (1, 2)
     ]
     (work / "integrations.yaml").write_text(yaml.safe_dump({"integrations": integrations}))

@@ -81,6 +81,7 @@ MUTATION_COLUMNS = (
 )  # fmt: skip
 CHANGES = StagingChange.__table__
 VALUES = ProductAttributeValue.__table__
+ANALYZE_AFTER = 5000  # staged rows; below, a plan that reads them all per entity still costs little
 ADVISORY_LOCK = 724_137_001  # one diff at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE)
 
 BeforeCommit = Callable[[Connection, "DiffResult"], Any]  # runs in the diff's transaction: fan-out, drops
@@ -534,6 +535,19 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})")
 
 
+def _analyze_staging(engine: Engine, sync_id: str) -> None:
+    """Refreshes PostgreSQL's statistics of staging after a large fetch, before the diff plans its joins on it.
+
+    A fetch has just written every row (autovacuum, if on, analyzes a minute later at best): planned as if this
+    sync had staged one row, a full sync's deletion check read every staged row again for each stored entity."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        staged = select(func.sum(StagingScope.fetched)).where(StagingScope.sync_id == sync_id)
+        if (conn.execute(staged).scalar() or 0) >= ANALYZE_AFTER:
+            conn.exec_driver_sql("ANALYZE staging_entities")
+
+
 def apply_sync(
     engine: Engine,
     sync_id: str,
@@ -544,6 +558,7 @@ def apply_sync(
     log = log or logging.getLogger("iec.diff")
     result = DiffResult(sync_id)
     now = utcnow()
+    _analyze_staging(engine, sync_id)
     with engine.begin() as conn:
         _lock(conn)
         with Session(bind=conn) as session:
