@@ -1,7 +1,9 @@
 """What the Dagster instance says about runs: whether one is alive, which groups have one going.
 
 A run executed in a CLI process (no daemon) is tagged `iec/worker` = host:pid: when that process
-died, the run is gone even though the instance still says STARTED.
+died, the run is gone even though the instance still says STARTED. A run on a Celery worker that died is
+ended by Dagster's run monitoring (deploy/dagster.celery.yaml: the launcher's health check pings the
+worker, iec_pipeline/common/celery_launcher.py): FAILURE, so finished here too.
 """
 
 from __future__ import annotations

@@ -28,6 +28,9 @@ from iec_pipeline.routing.queues import dagster_priority
 
 DELIVERY_TAG = "iec/delivery"  # integration/queue: the run queue's limit on it is a group's fan-out
 RUN_BATCH = DeliveryConfig.model_fields["batch_size"].default  # due jobs worth one more run
+# The integration asset's own health checks run with each delivery; its `no_drift` check (a read-back of the
+# whole target) is the verify_<name> job's, not every delivery run's.
+DELIVERY_CHECKS = ("no_dead_jobs", "backlog_fresh")
 
 
 def delivery_group(integration: str, queue: str | None) -> str:
@@ -48,6 +51,7 @@ def delivery_run_request(
         run_key=run_key,
         job_name=DELIVER_JOB,
         asset_selection=[dg.AssetKey(name)],
+        asset_check_keys=[dg.AssetCheckKey(dg.AssetKey(name), check) for check in DELIVERY_CHECKS],
         run_config={"ops": {name: {"config": config}}},
         tags={
             "iec/integration": integration,

@@ -91,6 +91,8 @@ def test_a_large_backlog_gets_runs_up_to_the_groups_limit(engine):
         due = due_requests(instance, engine, counters={"shop:integrations-normal": 4})
         assert len(due.requests) == 3
         assert {r.tags[DELIVERY_TAG] for r in due.requests} == {"shop/integrations-normal"}
+        # each runs the asset's health checks, not the whole-target read-back of `no_drift` (verify_shop's)
+        assert {c.name for r in due.requests for c in r.asset_check_keys or []} == {"no_dead_jobs", "backlog_fresh"}
         assert [r.run_key for r in due.requests] == [f"deliver:shop:integrations-normal:{n}" for n in (5, 6, 7)]
         going(instance)  # one of them started: two more at most
         assert len(due_requests(instance, engine).requests) == 2

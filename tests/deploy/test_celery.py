@@ -25,6 +25,8 @@ from pathlib import Path
 import dagster as dg
 import psutil
 import pytest
+from dagster._core.execution.api import create_execution_plan
+from dagster._core.snap import snapshot_from_execution_plan
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 from sqlalchemy import text
 
@@ -91,11 +93,18 @@ def launch(instance: dg.DagsterInstance, request: dg.RunRequest, **config) -> st
     for op in run_config.get("ops", {}).values():
         op["config"].update(config)
     job = launch_module._job(request.job_name)
-    job_def = job.get_definition()
-    run = instance.create_run_for_job(
-        job_def, run_config=run_config, tags={**job_def.run_tags, **request.tags},
-        asset_selection=frozenset(request.asset_selection or []) or None,
-        remote_job_origin=launch_module._remote_origin(request.job_name), job_code_origin=job.get_python_origin(),
+    assets = frozenset(request.asset_selection or [])
+    checks = frozenset(request.asset_check_keys or [])
+    job_def = job.get_definition().get_subset(asset_selection=assets, asset_check_selection=checks)
+    plan = create_execution_plan(job_def, run_config=run_config, instance_ref=instance.get_ref())
+    tags = {**job_def.run_tags, **request.tags}
+    run = instance.create_run(  # as the sensor daemon creates a run from a RunRequest (checks selected too)
+        job_name=job_def.name, run_id=None, run_config=run_config, op_selection=None, asset_selection=assets,
+        asset_check_selection=checks, resolved_op_selection=None, step_keys_to_execute=plan.step_keys_to_execute,
+        status=None, tags=tags, root_run_id=None, parent_run_id=None, job_snapshot=job_def.get_job_snapshot(),
+        execution_plan_snapshot=snapshot_from_execution_plan(plan, job_def.get_job_snapshot_id()),
+        parent_job_snapshot=job_def.get_parent_job_snapshot(), remote_job_origin=launch_module._remote_origin(
+            request.job_name), job_code_origin=job.get_python_origin(), asset_graph=job_def.asset_layer.asset_graph,
     )  # fmt: skip
     instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]  # the Celery launcher needs none
     return run.run_id
@@ -252,6 +261,12 @@ def test_delivery_runs_on_two_celery_workers_and_survives_one_killed(cluster):
     assert all(instance.get_run_by_id(r).status == dg.DagsterRunStatus.SUCCESS for r in runs)
     by_worker = jobs_by_worker(instance, engine, runs)
     assert set(by_worker) == {"worker1", "worker2"}, by_worker  # each delivered some
+    checked = {
+        e.dagster_event.event_specific_data.check_name  # type: ignore[union-attr]
+        for r in runs
+        for e in instance.all_logs(r, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
+    assert checked == {"no_dead_jobs", "backlog_fresh"}  # not no_drift: no run reads the whole target back
     saves, seq = product_saves(p)
     assert len({key[0] for key in saves}) == PRODUCTS
     assert max(saves.values()) == 1, saves.most_common(3)  # each write counted: nothing sent twice
@@ -303,7 +318,6 @@ def test_delivery_runs_on_two_celery_workers_and_survives_one_killed(cluster):
     failure = instance.all_logs(killed_run, of_type=dg.DagsterEventType.RUN_FAILURE)[-1].message
     assert "answered none of" in failure, failure
     more, requeued = sensor_loop(instance, engine, batch_size=20)
-    assert requeued == len(unknown), (requeued, len(unknown))  # the dead run's jobs, back to pending
     assert all(worker_of(instance, r) == survivor.name for r in more if step_started(instance, r))
     with engine.connect() as conn:
         assert ledger.open_jobs(conn, "shop") == 0
@@ -318,6 +332,7 @@ def test_delivery_runs_on_two_celery_workers_and_survives_one_killed(cluster):
     assert {key[0] for key in after} == set(mutation_of.values())  # nothing lost: every mutation written
     assert not resent_unexpectedly(after, unknown)  # nothing recorded (or not yet claimed) sent twice
     assert not {key for key, n in after.items() if n > 1 and key[0] in recorded}
+    assert requeued == len(unknown), (requeued, len(unknown))  # the dead run's jobs, back to pending
     resent = {key[0] for key, n in after.items() if n > 1}
     for sku in [f"gen-{n:07d}" for n in range(0, PRODUCTS, max(1, PRODUCTS // 10))]:
         assert p.magento(f"products/{sku}")["price"] == 7.77
