@@ -89,6 +89,7 @@ class FuzzReport:
     by_kind: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
     five_xx: int = 0
+    five_xx_errors: Counter = field(default_factory=Counter)  # (kind, the answer's "error") of each 5xx
     unexpected: Counter = field(default_factory=Counter)  # (kind, status) outside what that kind allows
     not_json_errors: int = 0  # 4xx from the app whose body is not {"error", "detail"}
     rows_before: int = 0
@@ -115,7 +116,8 @@ class FuzzReport:
         unexpected = ", ".join(f"{k}->{s} x{n}" for (k, s), n in self.unexpected.most_common(8)) or "none"
         return (
             f"receiver fuzz [{self.backend}]: {self.requests} requests in {self.seconds:.1f}s ({kinds})\n"
-            f"  answers: {statuses}; 5xx {self.five_xx}; unexpected {unexpected}; 4xx not JSON {self.not_json_errors}\n"
+            f"  answers: {statuses}; 5xx {self.five_xx} {dict(self.five_xx_errors) or ''}; unexpected {unexpected}; "
+            f"4xx not JSON {self.not_json_errors}\n"
             f"  webhook_drops {self.rows_before} -> {self.rows_after} (+{self.rows_after - self.rows_before}), "
             f"acknowledged as stored {self.acknowledged_stored}, stored without a 2xx {self.stored_unacknowledged}\n"
             f"  receiver RSS {self.rss_warm_mb:.1f} MB after warm-up -> {self.rss_after_mb:.1f} MB after "
@@ -452,6 +454,10 @@ def fuzz(workdir: Path, database_url: str, requests: int, seed: int = 19, backen
                 report.statuses[status] += 1
                 if status is not None and status >= 500:
                     report.five_xx += 1
+                    try:
+                        report.five_xx_errors[(request.kind, json.loads(body).get("error"))] += 1
+                    except (ValueError, AttributeError):
+                        report.five_xx_errors[(request.kind, body[:80])] += 1
                 if status not in allowed:
                     report.unexpected[(request.kind, status)] += 1
                 if status is not None and 400 <= status < 500 and request.kind != "bad_content_length":

@@ -111,7 +111,7 @@ def _platform_drop(event: Any, raw: str) -> Drop:
         event_id=event_id,
         scheme=EVENT_PLATFORM,
         type=event_type,
-        subject=subject[:_MAX_SUBJECT] if subject else None,
+        subject=_note(subject),
         entity_type=entity_type,
         code_or_uuid=code,
         action=action,
@@ -182,7 +182,7 @@ def _legacy_drop(event: Any, index: int) -> Drop:
         event_id=event_id,
         scheme=EVENTS_API,
         type=action_name,
-        subject=source[:_MAX_SUBJECT] if isinstance(source, str) and source else None,
+        subject=_note(source) if isinstance(source, str) else None,
         entity_type=entity_type,
         code_or_uuid=code,
         action=_LEGACY_ACTIONS[verb] if entity_type else None,
@@ -204,6 +204,13 @@ def _text(value: Any, name: str, max_length: int) -> str:
     if not value.isprintable():
         raise InvalidEvent(f"'{name}' holds control characters")
     return value
+
+
+def _note(value: str | None) -> str | None:
+    """A free-text field kept for display: cut to its column, without NUL (PostgreSQL refuses it in text: the
+    write failed, and the receiver answered 503 to a request that would fail the same way every time)."""
+    value = (value or "").replace("\x00", "")[:_MAX_SUBJECT]
+    return value or None
 
 
 def _uuid(value: Any, name: str) -> str:
